@@ -1,0 +1,2 @@
+// @pvkit/backends: see README.md
+export {};

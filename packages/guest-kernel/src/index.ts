@@ -1,0 +1,2 @@
+// @pvkit/guest-kernel: see README.md
+export {};

@@ -1,0 +1,2 @@
+// @pvkit/hypercall: see README.md
+export {};

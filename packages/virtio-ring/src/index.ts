@@ -1,0 +1,2 @@
+// @pvkit/virtio-ring: see README.md
+export {};

@@ -1,0 +1,2 @@
+// @pvkit/vmm: see README.md
+export {};
