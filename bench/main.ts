@@ -1,0 +1,72 @@
+// `pnpm bench <family|all> [--quick] [--json] [--runs N]`
+// Tables and progress go to stderr; with --json, stdout carries exactly one
+// JSON document (one family) or an array of them (`all`).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatTable } from './lib/table.ts';
+import type { BenchDocument, BenchFamily, BenchOptions } from './lib/types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const FAMILIES = ['ring', 'hypercall', 'blk', 'net'] as const;
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`pvkit bench: ${msg}\n`);
+  process.stderr.write(
+    `usage: pnpm bench <${FAMILIES.join('|')}|all> [--quick] [--json] [--runs N]\n`,
+  );
+  process.exit(2);
+}
+
+export async function runFamily(name: string, opts: BenchOptions): Promise<BenchDocument> {
+  const file = join(here, `${name}.ts`);
+  if (!existsSync(file)) throw new Error(`benchmark family "${name}" is not built yet (${file})`);
+  const mod = (await import(pathToFileURL(file).href)) as { default: BenchFamily };
+  const cases = await mod.default(opts);
+  return { bench: name, node: process.version, cpus: cpus().length, cases };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const names: string[] = [];
+  let quick = false;
+  let json = false;
+  let runs = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--json') json = true;
+    else if (a === '--runs') runs = Number(argv[++i]);
+    else if (a.startsWith('-')) usage(`unknown option ${a}`);
+    else names.push(a);
+  }
+  if (names.length !== 1) usage('name one benchmark family');
+  const fams = names[0] === 'all' ? [...FAMILIES] : names;
+  for (const f of fams)
+    if (!(FAMILIES as readonly string[]).includes(f)) usage(`unknown family ${f}`);
+  if (!Number.isInteger(runs) || runs < 0) usage('--runs takes a positive integer');
+  const opts: BenchOptions = {
+    quick,
+    runs: runs || (quick ? 1 : 5),
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+  const docs: BenchDocument[] = [];
+  for (const f of fams) {
+    opts.log(`== bench ${f}${quick ? ' (quick)' : ''}, ${opts.runs} run(s) per case`);
+    const doc = await runFamily(f, opts);
+    docs.push(doc);
+    process.stderr.write(`${formatTable(doc)}\n`);
+    const outDir = join(here, 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, `${f}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+  }
+  if (json)
+    process.stdout.write(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`pvkit bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
