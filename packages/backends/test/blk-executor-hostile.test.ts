@@ -6,14 +6,8 @@ import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlkStatus, BlkRequestType as T } from '@pvkit/virtio-ring';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import {
-  BLK_COUNTER_NAMES,
-  type BlockImage,
-  MemoryImage,
-  newBlkCounters,
-  RawFileImage,
-} from '../src/blk/index.ts';
+import { describe, expect, test } from 'vitest';
+import { BLK_COUNTER_NAMES, MemoryImage, newBlkCounters, RawFileImage } from '../src/blk/index.ts';
 import {
   blkRig,
   chainOf,
@@ -21,21 +15,12 @@ import {
   headerBytes,
   pattern,
   readSectors,
-  tempDir,
+  useScratch,
   writeSectors,
 } from './blk-support.ts';
 
 const DISK = 1 << 20;
-let dir = '';
-let cleanup = () => {};
-const images: BlockImage[] = [];
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-});
-afterEach(() => {
-  for (const i of images.splice(0)) i.close();
-  cleanup();
-});
+const scratch = useScratch();
 
 function memDisk(fill = 0x5a): MemoryImage {
   const img = MemoryImage.create(DISK);
@@ -255,10 +240,10 @@ describe('no double fetch', () => {
 
 describe('host errors', () => {
   test('a write through a descriptor opened read-only (EBADF) is IOERR and counted', () => {
-    const p = join(dir, 'a.img');
+    const p = join(scratch.dir, 'a.img');
     writeFileSync(p, Buffer.alloc(DISK));
     const img = RawFileImage.fromFd(openSync(p, 'r'), { readOnly: false });
-    images.push(img);
+    scratch.keep(img);
     const seen: unknown[] = [];
     const rig = blkRig(img, { onHostError: (e) => seen.push(e) });
     expect(writeSectors(rig, 0, pattern(512, 2)).result).toEqual({
@@ -271,7 +256,7 @@ describe('host errors', () => {
 
   test('ENOSPC from the host (/dev/full) is IOERR; reads still work', () => {
     const img = RawFileImage.fromFd(openSync('/dev/full', 'r+'), { sizeBytes: DISK });
-    images.push(img);
+    scratch.keep(img);
     const rig = blkRig(img);
     expect(writeSectors(rig, 0, pattern(4096, 3)).statusByte).toBe(BlkStatus.IOERR);
     expect(readSectors(rig, 0, 512).result.status).toBe(BlkStatus.OK);
@@ -279,7 +264,7 @@ describe('host errors', () => {
   });
 
   test('an image closed under the device: IN, OUT and FLUSH are IOERR, no throw', () => {
-    const img = RawFileImage.create(join(dir, 'c.img'), DISK);
+    const img = RawFileImage.create(join(scratch.dir, 'c.img'), DISK);
     const rig = blkRig(img);
     img.close();
     expect(readSectors(rig, 0, 512).result).toEqual({ status: BlkStatus.IOERR, len: 0 });

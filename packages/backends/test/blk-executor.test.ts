@@ -7,33 +7,24 @@ import {
   blkFeatureMask,
   BlkRequestType as T,
 } from '@pvkit/virtio-ring';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { type BlockImage, MemoryImage, RawFileImage } from '../src/blk/index.ts';
+import { describe, expect, test } from 'vitest';
+import { MemoryImage, RawFileImage } from '../src/blk/index.ts';
 import {
   blkRig,
   dwzRequest,
   firstDiff,
   pattern,
   readSectors,
-  tempDir,
+  useScratch,
   writeSectors,
 } from './blk-support.ts';
 
 const DISK = 1 << 20; // 2048 sectors
-let dir = '';
-let cleanup = () => {};
-const images: BlockImage[] = [];
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-});
-afterEach(() => {
-  for (const i of images.splice(0)) i.close();
-  cleanup();
-});
+const scratch = useScratch();
 
 function rawDisk(): RawFileImage {
-  const img = RawFileImage.create(join(dir, 'disk.img'), DISK);
-  images.push(img);
+  const img = RawFileImage.create(join(scratch.dir, 'disk.img'), DISK);
+  scratch.keep(img);
   return img;
 }
 
@@ -44,7 +35,7 @@ describe('IN and OUT', () => {
     const w = writeSectors(rig, 10, data);
     expect(w.result).toEqual({ status: BlkStatus.OK, len: 1 });
     expect(w.statusByte).toBe(BlkStatus.OK);
-    const file = readFileSync(join(dir, 'disk.img'));
+    const file = readFileSync(join(scratch.dir, 'disk.img'));
     expect(firstDiff(file.subarray(10 * 512, 10 * 512 + 4096), data)).toBeNull();
     const r = readSectors(rig, 10, 4096);
     expect(r.result).toEqual({ status: BlkStatus.OK, len: 4097 });
@@ -105,7 +96,7 @@ describe('IN and OUT', () => {
     expect(readSectors(rig, 2048, 0).result).toEqual({ status: BlkStatus.OK, len: 1 });
     expect(rig.ex.counters.errorsRange).toBe(3);
     expect(
-      firstDiff(readFileSync(join(dir, 'disk.img')).subarray(2047 * 512), pattern(512, 4)),
+      firstDiff(readFileSync(join(scratch.dir, 'disk.img')).subarray(2047 * 512), pattern(512, 4)),
     ).toBeNull();
   });
 
@@ -120,10 +111,10 @@ describe('IN and OUT', () => {
   });
 
   test('a read-only disk answers IOERR to writes and leaves the file alone, but reads', () => {
-    const p = join(dir, 'ro.img');
+    const p = join(scratch.dir, 'ro.img');
     writeFileSync(p, Buffer.alloc(DISK, 0x33));
     const img = RawFileImage.open(p, { readOnly: true });
-    images.push(img);
+    scratch.keep(img);
     const rig = blkRig(img);
     expect(writeSectors(rig, 0, pattern(512, 6)).result).toEqual({
       status: BlkStatus.IOERR,

@@ -1,24 +1,10 @@
 import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { type BlockImage, ImageError, MemoryImage, RawFileImage } from '../src/blk/index.ts';
-import { firstDiff, pattern, tempDir } from './blk-support.ts';
+import { firstDiff, pattern, useScratch } from './blk-support.ts';
 
-let dir = '';
-let cleanup = () => {};
-const open: BlockImage[] = [];
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-});
-afterEach(() => {
-  for (const img of open.splice(0)) img.close();
-  cleanup();
-});
-
-function keep<T extends BlockImage>(img: T): T {
-  open.push(img);
-  return img;
-}
+const scratch = useScratch();
 
 /** A view into a SharedArrayBuffer at an odd offset, as guest pages would be. */
 function sharedView(n: number): Uint8Array {
@@ -26,8 +12,8 @@ function sharedView(n: number): Uint8Array {
 }
 
 const kinds: [string, (size: number) => BlockImage][] = [
-  ['raw file', (size) => keep(RawFileImage.create(join(dir, 'disk.img'), size))],
-  ['memory', (size) => keep(MemoryImage.create(size))],
+  ['raw file', (size) => scratch.keep(RawFileImage.create(join(scratch.dir, 'disk.img'), size))],
+  ['memory', (size) => scratch.keep(MemoryImage.create(size))],
 ];
 
 describe.each(kinds)('%s image', (_kind, make) => {
@@ -81,24 +67,24 @@ describe.each(kinds)('%s image', (_kind, make) => {
 
 describe('raw file image', () => {
   test('create makes a sparse file of the exact size, using few blocks', () => {
-    const p = join(dir, 'sparse.img');
-    keep(RawFileImage.create(p, 256 << 20));
+    const p = join(scratch.dir, 'sparse.img');
+    scratch.keep(RawFileImage.create(p, 256 << 20));
     const st = statSync(p);
     expect(st.size).toBe(256 << 20);
     expect(st.blocks * 512).toBeLessThan(64 * 1024);
   });
 
   test('create never replaces an existing file', () => {
-    const p = join(dir, 'keep.img');
+    const p = join(scratch.dir, 'keep.img');
     writeFileSync(p, 'precious');
     expect(() => RawFileImage.create(p, 4096)).toThrow(/EEXIST/);
     expect(readFileSync(p, 'utf8')).toBe('precious');
   });
 
   test('read-only images reject writes, discards and zeroing, and the file is untouched', () => {
-    const p = join(dir, 'ro.img');
+    const p = join(scratch.dir, 'ro.img');
     writeFileSync(p, Buffer.alloc(4096, 9));
-    const img = keep(RawFileImage.open(p, { readOnly: true }));
+    const img = scratch.keep(RawFileImage.open(p, { readOnly: true }));
     expect(img.readOnly).toBe(true);
     expect(() => img.writeFrom(new Uint8Array(512), 0)).toThrow(/EROFS/);
     expect(() => img.discard(0, 512)).toThrow(/EROFS/);
@@ -108,8 +94,8 @@ describe('raw file image', () => {
   });
 
   test('discarding a fresh sparse image writes nothing, so it stays sparse', () => {
-    const p = join(dir, 'd.img');
-    const img = keep(RawFileImage.create(p, 64 << 20));
+    const p = join(scratch.dir, 'd.img');
+    const img = scratch.keep(RawFileImage.create(p, 64 << 20));
     img.discard(0, 64 << 20);
     img.writeZeroes(0, 64 << 20);
     img.flush();
@@ -117,8 +103,8 @@ describe('raw file image', () => {
   });
 
   test('reads past the end of a file shortened under it return zeros', () => {
-    const p = join(dir, 'short.img');
-    const img = keep(RawFileImage.create(p, 8192));
+    const p = join(scratch.dir, 'short.img');
+    const img = scratch.keep(RawFileImage.create(p, 8192));
     img.writeFrom(new Uint8Array(8192).fill(5), 0);
     const fd = openSync(p, 'r+');
     ftruncateSync(fd, 5000);
@@ -130,13 +116,15 @@ describe('raw file image', () => {
   });
 
   test('flush is fdatasync and succeeds on a writable file', () => {
-    const img = keep(RawFileImage.create(join(dir, 'f.img'), 4096));
+    const img = scratch.keep(RawFileImage.create(join(scratch.dir, 'f.img'), 4096));
     img.writeFrom(new Uint8Array(512).fill(1), 0);
     expect(() => img.flush()).not.toThrow();
   });
 
   test('host errors come out as errors with the errno code (ENOSPC from /dev/full)', () => {
-    const img = keep(RawFileImage.fromFd(openSync('/dev/full', 'r+'), { sizeBytes: 1 << 20 }));
+    const img = scratch.keep(
+      RawFileImage.fromFd(openSync('/dev/full', 'r+'), { sizeBytes: 1 << 20 }),
+    );
     expect(img.capacitySectors).toBe(2048);
     expect(() => img.writeFrom(new Uint8Array(512), 0)).toThrow(
       expect.objectContaining({ code: 'ENOSPC' }),
@@ -144,7 +132,7 @@ describe('raw file image', () => {
   });
 
   test('open refuses what is not a regular file', () => {
-    expect(() => RawFileImage.open(dir)).toThrow(/EISDIR|not a regular file/);
+    expect(() => RawFileImage.open(scratch.dir)).toThrow(/EISDIR|not a regular file/);
   });
 });
 

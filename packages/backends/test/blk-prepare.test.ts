@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   DiskConfigError,
   MemoryImage,
@@ -11,17 +11,12 @@ import {
   prepareDisks,
   RawFileImage,
 } from '../src/blk/index.ts';
-import { tempDir } from './blk-support.ts';
+import { useScratch } from './blk-support.ts';
 
-let dir = '';
-let cleanup = () => {};
-beforeEach(() => {
-  ({ dir, cleanup } = tempDir());
-});
-afterEach(() => cleanup());
+const scratch = useScratch();
 
 function prepare(raw: Record<string, unknown>) {
-  return prepareDisk(parseDiskConfig(raw, { baseDir: dir }));
+  return prepareDisk(parseDiskConfig(raw, { baseDir: scratch.dir }));
 }
 
 function prepareError(raw: Record<string, unknown>): DiskConfigError {
@@ -42,14 +37,18 @@ const SYSFS_RO_FILE = '/sys/kernel/uevent_seqnum';
 describe('prepareDisk', () => {
   test('creates a missing file sparse, at the exact size, with almost no blocks', () => {
     const d = prepare({ path: 'new.img', size: '64M', create: true });
-    expect(d).toMatchObject({ path: join(dir, 'new.img'), sizeBytes: 64 << 20, created: true });
+    expect(d).toMatchObject({
+      path: join(scratch.dir, 'new.img'),
+      sizeBytes: 64 << 20,
+      created: true,
+    });
     const st = statSync(d.path);
     expect(st.size).toBe(64 << 20);
     expect(st.blocks * 512).toBeLessThan(64 * 1024); // allocated, not 64 MiB
   });
 
   test('"create" on an existing file uses it as it is, never truncating it', () => {
-    const p = join(dir, 'old.img');
+    const p = join(scratch.dir, 'old.img');
     writeFileSync(p, Buffer.alloc(4096, 7));
     const d = prepare({ path: 'old.img', size: '4K', create: true });
     expect(d).toMatchObject({ sizeBytes: 4096, created: false });
@@ -57,7 +56,7 @@ describe('prepareDisk', () => {
   });
 
   test('an existing file without "size" serves at its own size', () => {
-    writeFileSync(join(dir, 'a.img'), Buffer.alloc(8192));
+    writeFileSync(join(scratch.dir, 'a.img'), Buffer.alloc(8192));
     expect(prepare({ path: 'a.img' }).sizeBytes).toBe(8192);
   });
 
@@ -70,7 +69,7 @@ describe('prepareDisk', () => {
   });
 
   test('a size that does not match the existing file is an error naming size', () => {
-    const p = join(dir, 'a.img');
+    const p = join(scratch.dir, 'a.img');
     writeFileSync(p, Buffer.alloc(8192, 1));
     const e = prepareError({ path: 'a.img', size: '1M', create: true });
     expect(e.key).toBe('disks[0].size');
@@ -82,14 +81,14 @@ describe('prepareDisk', () => {
     [0, /is 0 bytes/],
     [1000, /is 1000 bytes; expected a raw image of whole 512-byte sectors/],
   ])('an existing %d-byte file is refused', (size, why) => {
-    writeFileSync(join(dir, 'odd.img'), Buffer.alloc(size));
+    writeFileSync(join(scratch.dir, 'odd.img'), Buffer.alloc(size));
     const e = prepareError({ path: 'odd.img' });
     expect(e.key).toBe('disks[0].path');
     expect(e.message).toMatch(why);
   });
 
   test('a directory is not an image', () => {
-    mkdirSync(join(dir, 'sub'));
+    mkdirSync(join(scratch.dir, 'sub'));
     expect(prepareError({ path: 'sub' }).message).toMatch(
       /is a directory; expected a raw image file/,
     );
@@ -108,9 +107,9 @@ describe('prepareDisk', () => {
     if (root) {
       target = '/sys/pvkit-test.img';
     } else {
-      mkdirSync(join(dir, 'ro'));
-      chmodSync(join(dir, 'ro'), 0o555);
-      target = join(dir, 'ro', 'x.img');
+      mkdirSync(join(scratch.dir, 'ro'));
+      chmodSync(join(scratch.dir, 'ro'), 0o555);
+      target = join(scratch.dir, 'ro', 'x.img');
     }
     const e = prepareError({ path: target, size: '1M', create: true });
     expect(e.key).toBe('disks[0].path');
@@ -125,7 +124,7 @@ describe('prepareDisk', () => {
     () => {
       let target = SYSFS_RO_FILE;
       if (!root) {
-        target = join(dir, 'ro.img');
+        target = join(scratch.dir, 'ro.img');
         writeFileSync(target, Buffer.alloc(4096));
         chmodSync(target, 0o444);
       }
@@ -152,20 +151,20 @@ describe('prepareDisks', () => {
   test('on failure removes the files it created for earlier disks', () => {
     const specs = parseDiskList(
       [{ path: 'made.img', size: '1M', create: true }, { path: 'missing.img' }],
-      { baseDir: dir },
+      { baseDir: scratch.dir },
     );
     expect(() => prepareDisks(specs)).toThrow(/^disks\[1\]\.path: /);
-    expect(existsSync(join(dir, 'made.img'))).toBe(false);
+    expect(existsSync(join(scratch.dir, 'made.img'))).toBe(false);
   });
 
   test('prepares every disk of a domain', () => {
-    writeFileSync(join(dir, 'ro.img'), Buffer.alloc(1024));
+    writeFileSync(join(scratch.dir, 'ro.img'), Buffer.alloc(1024));
     const specs = parseDiskList(
       [
         { path: 'a.img', size: '1M', create: true },
         { path: 'ro.img', readonly: true },
       ],
-      { baseDir: dir },
+      { baseDir: scratch.dir },
     );
     expect(prepareDisks(specs).map((d) => [d.sizeBytes, d.readOnly])).toEqual([
       [1 << 20, false],
@@ -176,7 +175,7 @@ describe('prepareDisks', () => {
 
 describe('openDiskImage', () => {
   test('opens the prepared file read-only when asked', () => {
-    writeFileSync(join(dir, 'a.img'), Buffer.alloc(2048, 3));
+    writeFileSync(join(scratch.dir, 'a.img'), Buffer.alloc(2048, 3));
     const img = openDiskImage(prepare({ path: 'a.img', readonly: true }));
     try {
       expect(img).toBeInstanceOf(RawFileImage);
@@ -187,7 +186,7 @@ describe('openDiskImage', () => {
   });
 
   test('refuses a file whose size changed since domain creation', () => {
-    const p = join(dir, 'a.img');
+    const p = join(scratch.dir, 'a.img');
     writeFileSync(p, Buffer.alloc(2048));
     const d = prepare({ path: 'a.img' });
     writeFileSync(p, Buffer.alloc(4096));

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlkRequestType, encodeBlkDwzSegment, encodeBlkHeader } from '@pvkit/virtio-ring';
+import { afterEach, beforeEach } from 'vitest';
 import {
   BlkRequestExecutor,
   type BlockImage,
@@ -133,10 +134,29 @@ export function pattern(n: number, seed: number): Uint8Array {
   return b;
 }
 
-/** A fresh temp directory and a function that removes it. */
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'pvkit-blk-test-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+/**
+ * A fresh temp directory per test, and images to close after it: both are
+ * released in afterEach, whatever the test did.
+ */
+export function useScratch(): { readonly dir: string; keep<I extends BlockImage>(img: I): I } {
+  let dir = '';
+  const images: BlockImage[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pvkit-blk-test-'));
+  });
+  afterEach(() => {
+    for (const img of images.splice(0)) img.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    keep(img) {
+      images.push(img);
+      return img;
+    },
+  };
 }
 
 /**

@@ -135,42 +135,16 @@ export class BlkRequestExecutor {
       return this.fail('errorsRequest', wData);
     }
     switch (h.type) {
-      case BlkRequestType.IN: {
+      case BlkRequestType.IN:
         c.requestsIn++;
         if (rData !== 0 || wData % SECTOR !== 0) return this.chainError();
-        if (!this.inCapacity(h.sector, wData / SECTOR)) return this.fail('errorsRange', wData);
-        if (!this.collect(mem, segs, firstW, segs.length, 0, wData)) return this.chainError();
-        try {
-          let pos = h.sector * SECTOR;
-          for (const v of this.views) {
-            this.image.readInto(v, pos);
-            pos += v.length;
-          }
-        } catch (e) {
-          return this.hostError(e, wData);
-        }
-        c.bytesRead += wData;
-        return this.finish(BlkStatus.OK, wData, wData);
-      }
-      case BlkRequestType.OUT: {
+        return this.transfer(mem, segs, firstW, segs.length, 0, wData, h.sector, false);
+      case BlkRequestType.OUT:
         c.requestsOut++;
         if (wData !== 0 || rData % SECTOR !== 0) return this.chainError();
         // Spec: IOERR and no data written on a read-only device.
         if (this.image.readOnly) return this.fail('errorsReadOnly', wData);
-        if (!this.inCapacity(h.sector, rData / SECTOR)) return this.fail('errorsRange', wData);
-        if (!this.collect(mem, segs, 0, firstW, HDR, rData)) return this.chainError();
-        try {
-          let pos = h.sector * SECTOR;
-          for (const v of this.views) {
-            this.image.writeFrom(v, pos);
-            pos += v.length;
-          }
-        } catch (e) {
-          return this.hostError(e, wData);
-        }
-        c.bytesWritten += rData;
-        return this.finish(BlkStatus.OK, 0, wData);
-      }
+        return this.transfer(mem, segs, 0, firstW, HDR, rData, h.sector, true);
       case BlkRequestType.FLUSH: {
         c.requestsFlush++;
         // Data in a FLUSH is only a SHOULD NOT for the driver: ignored. A
@@ -202,6 +176,42 @@ export class BlkRequestExecutor {
         c.requestsOther++;
         return this.unsupported(wData);
     }
+  }
+
+  /**
+   * IN (write = false) or OUT: n data bytes at `from` in segs[start..end),
+   * moved between guest memory and the image at `sector`. Every view is
+   * resolved before the first byte moves.
+   */
+  private transfer(
+    mem: GuestMemory,
+    segs: readonly Segment[],
+    start: number,
+    end: number,
+    from: number,
+    n: number,
+    sector: number,
+    write: boolean,
+  ): BlkResult {
+    const wData = this.wData;
+    if (!this.inCapacity(sector, n / SECTOR)) return this.fail('errorsRange', wData);
+    if (!this.collect(mem, segs, start, end, from, n)) return this.chainError();
+    try {
+      let pos = sector * SECTOR;
+      for (const v of this.views) {
+        if (write) this.image.writeFrom(v, pos);
+        else this.image.readInto(v, pos);
+        pos += v.length;
+      }
+    } catch (e) {
+      return this.hostError(e, wData);
+    }
+    if (write) {
+      this.counters.bytesWritten += n;
+      return this.finish(BlkStatus.OK, 0, wData);
+    }
+    this.counters.bytesRead += n;
+    return this.finish(BlkStatus.OK, n, wData);
   }
 
   /** DISCARD and WRITE_ZEROES: validate every segment of the copied list, then act. */
