@@ -2,7 +2,7 @@
 // worker starts (exists or is created, right size, openable the way it will
 // be used), then hand workers a plain, postMessage-able description.
 
-import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BLK_SECTOR_SIZE } from '@pvkit/virtio-ring';
 import { DiskConfigError, type DiskSpec, MAX_DISK_BYTES } from './config.ts';
@@ -77,7 +77,10 @@ function fileError(spec: DiskSpec, e: unknown, doing: 'create' | 'open'): DiskCo
 /** Check (and with "create", make) one disk's image. Throws DiskConfigError. */
 export function prepareDisk(spec: DiskSpec): PreparedDisk {
   if (spec.memory) {
-    const size = spec.sizeBytes ?? 0; // parseDiskConfig guarantees a size for memory disks
+    const size = spec.sizeBytes;
+    if (size === null) {
+      throw new DiskConfigError(`${spec.key}.size`, 'is missing', 'a ":memory:" disk needs a size');
+    }
     return { ...spec, sizeBytes: size, created: false, memoryBuffer: new SharedArrayBuffer(size) };
   }
   const st = statSync(spec.path, { throwIfNoEntry: false });
@@ -132,7 +135,7 @@ export function prepareDisks(specs: readonly DiskSpec[]): PreparedDisk[] {
     for (const s of specs) done.push(prepareDisk(s));
     return done;
   } catch (e) {
-    for (const d of done) if (d.created) unlinkSync(d.path);
+    for (const d of done) if (d.created) rmSync(d.path, { force: true });
     throw e;
   }
 }

@@ -19,7 +19,7 @@ import {
   ftruncateSync,
   openSync,
   readSync,
-  unlinkSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import {
@@ -70,7 +70,7 @@ export class RawFileImage implements BlockImage {
       ftruncateSync(fd, sizeBytes);
     } catch (e) {
       closeSync(fd);
-      unlinkSync(path);
+      rmSync(path, { force: true }); // the file is ours and empty: leave nothing behind
       throw e;
     }
     return new RawFileImage(fd, path, sizeBytes, false);
