@@ -1,2 +1,3 @@
 // @pvkit/backends: see README.md
-export {};
+
+export * from './blk/index.ts';

@@ -1,2 +1,3 @@
 // @pvkit/virtio-ring: see README.md
-export {};
+
+export * from './blk/index.ts';

@@ -1,0 +1,10 @@
+// virtio-blk backend parts: disk config, images, the request executor.
+export type { DescriptorChain, GuestMemory, Segment } from './chain.ts';
+export * from './config.ts';
+export * from './counters.ts';
+export * from './device.ts';
+export * from './executor.ts';
+export * from './image.ts';
+export * from './memory-image.ts';
+export * from './prepare.ts';
+export * from './raw-image.ts';
