@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { plotSvg } from './lib/plot.ts';
 import { formatTable } from './lib/table.ts';
 import type { BenchDocument, BenchFamily, BenchOptions } from './lib/types.ts';
 
@@ -14,7 +15,7 @@ export const FAMILIES = ['ring', 'hypercall', 'blk', 'net'] as const;
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`pvkit bench: ${msg}\n`);
   process.stderr.write(
-    `usage: pnpm bench <${FAMILIES.join('|')}|all> [--quick] [--json] [--runs N]\n`,
+    `usage: pnpm bench <${FAMILIES.join('|')}|all> [--quick] [--json] [--runs N] [--plot out.svg]\n`,
   );
   process.exit(2);
 }
@@ -32,12 +33,16 @@ async function main(argv: string[]): Promise<void> {
   let quick = false;
   let json = false;
   let runs = 0;
+  let plot: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
     else if (a === '--json') json = true;
     else if (a === '--runs') runs = Number(argv[++i]);
-    else if (a.startsWith('-')) usage(`unknown option ${a}`);
+    else if (a === '--plot') {
+      plot = argv[++i] ?? usage('--plot takes a file name, e.g. --plot bench.svg');
+      if (!plot.endsWith('.svg')) usage(`--plot writes SVG: name the file *.svg, not ${plot}`);
+    } else if (a.startsWith('-')) usage(`unknown option ${a}`);
     else names.push(a);
   }
   if (names.length !== 1) usage('name one benchmark family');
