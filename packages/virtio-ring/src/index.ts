@@ -1,2 +1,3 @@
 // @pvkit/virtio-ring: see README.md
-export {};
+
+export * from './net/index.ts';
