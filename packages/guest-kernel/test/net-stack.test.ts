@@ -1,6 +1,6 @@
 import { internetChecksum } from '@pvkit/virtio-ring';
 import { describe, expect, test } from 'vitest';
-import { IPV4_HLEN, parseIpv4, UDP_HLEN, type UdpFrom } from '../src/net/index.ts';
+import { IPV4_HLEN, parseIpv4, type UdpFrom } from '../src/net/index.ts';
 import { type Host, ManualClock, makeHost, pump } from './support/net-harness.ts';
 
 const A_IP = parseIpv4('10.0.0.1')!;
