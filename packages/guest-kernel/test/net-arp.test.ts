@@ -86,6 +86,17 @@ describe('ARP cache timeouts', () => {
     expect([rx.tryRecv()!.data[0], rx.tryRecv()!.data[0], rx.tryRecv()]).toEqual([3, 4, null]);
   });
 
+  test('destinations being resolved at once are bounded as well', () => {
+    const clock = new ManualClock();
+    const a = makeHost('alpha', clock, { ip: '10.0.0.1/16', arp: { queueTotal: 8 } });
+    a.link.take();
+    const sock = a.stack.udpSocket();
+    for (let i = 0; i < 100; i++) expect(sock.sendTo(new Uint8Array(1), 0x0a000100 + i, 9)).toBe(1);
+    expect(a.iface.stats.arpRequestsSent).toBe(8);
+    expect(a.iface.arp.queuedPackets).toBe(8);
+    expect(a.iface.stats.arpQueueDrops).toBe(92);
+  });
+
   test('the table is bounded: the least recently confirmed entry goes first', () => {
     const cache = new ArpCache(new NetStats(), () => {}, { maxEntries: 2 });
     const mac = hex('020000000009');

@@ -25,7 +25,7 @@ export interface ArpTimers {
   maxEntries: number;
   /** Packets queued per unresolved destination. */
   queuePerDest: number;
-  /** Packets queued over all destinations. */
+  /** Packets queued over all destinations (and destinations being resolved at once). */
   queueTotal: number;
 }
 
@@ -141,6 +141,12 @@ export class ArpCache {
   enqueue(ip: number, frame: Uint8Array, opts: TxOptions, now: number): void {
     let p = this.pending.get(ip);
     if (p === undefined) {
+      // Bound the destinations being resolved too, or sending to many
+      // unknown addresses would grow the table and the ARP traffic.
+      if (this.pending.size >= this.timers.queueTotal) {
+        this.stats.arpQueueDrops++;
+        return;
+      }
       p = { queue: [], requests: 1, nextRequestAt: now + this.timers.retryMs };
       this.pending.set(ip, p);
       this.sendRequest(ip);

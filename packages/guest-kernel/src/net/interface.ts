@@ -14,6 +14,8 @@ import {
   macEquals,
   macIsBroadcast,
   macIsMulticast,
+  NET_MTU_MAX,
+  NET_MTU_MIN,
 } from '@pvkit/virtio-ring';
 import { IPV4_BROADCAST, type IpConfig, ipConfig, isMulticastIpv4, parseIpv4 } from './addr.ts';
 import { ARP_LEN, ArpOffset, ArpOp, arpOp, arpSpa, arpTpa, isValidArp, writeArp } from './arp.ts';
@@ -94,8 +96,8 @@ export class NetInterface {
 
   constructor(link: NetLink, clock: NetClock, upper: TransportInput, opts: InterfaceOptions) {
     if (link.mac.length !== 6) throw new RangeError('link MAC must be 6 bytes');
-    if (!Number.isInteger(link.mtu) || link.mtu < 68 || link.mtu > 65535) {
-      throw new RangeError(`link MTU ${link.mtu} outside 68..65535`);
+    if (!Number.isInteger(link.mtu) || link.mtu < NET_MTU_MIN || link.mtu > NET_MTU_MAX) {
+      throw new RangeError(`link MTU ${link.mtu} outside ${NET_MTU_MIN}..${NET_MTU_MAX}`);
     }
     this.link = link;
     this.clock = clock;

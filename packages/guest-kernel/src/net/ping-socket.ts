@@ -3,6 +3,8 @@
 // round-trip times. Waiting for a reply with a timeout is the kernel's job:
 // it polls `readable` or gets `onReadable`, and keeps its own deadline.
 
+import { PING_DEFAULT_PAYLOAD } from './icmp.ts';
+import { DEFAULT_TTL } from './ipv4.ts';
 import type { NetClock, NetError } from './types.ts';
 
 export interface PingSocketHost {
@@ -35,7 +37,7 @@ const MAX_REPLIES = 64;
 
 export class PingSocket {
   readonly id: number;
-  ttl = 64;
+  ttl = DEFAULT_TTL;
   /** Replies dropped because nobody collected them. */
   drops = 0;
   onReadable: (() => void) | null = null;
@@ -61,7 +63,7 @@ export class PingSocket {
   }
 
   /** Send echo request `seq` (0..65535) with `payloadLen` data bytes; returns bytes sent or why not. */
-  send(dst: number, seq: number, payloadLen = 56): number | NetError {
+  send(dst: number, seq: number, payloadLen = PING_DEFAULT_PAYLOAD): number | NetError {
     if (this.closed) return 'EBADF';
     if (!Number.isInteger(seq) || seq < 0 || seq > 0xffff) return 'EINVAL';
     if (!Number.isInteger(payloadLen) || payloadLen < 0) return 'EINVAL';

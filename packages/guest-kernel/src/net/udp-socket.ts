@@ -10,6 +10,7 @@
 // when the queue becomes non-empty) and parks the task on its wait queue,
 // with its own deadline for a recvfrom timeout.
 
+import { DEFAULT_TTL } from './ipv4.ts';
 import type { NetError } from './types.ts';
 
 /** The hooks a socket needs from its stack (NetStack implements them). */
@@ -46,7 +47,7 @@ export class UdpSocket {
   /** 0 = not bound yet (sendTo binds an ephemeral port). */
   localPort = 0;
   /** TTL of datagrams sent (1..255). */
-  ttl = 64;
+  ttl = DEFAULT_TTL;
   /** Allow sending to broadcast addresses (SO_BROADCAST). */
   broadcast = false;
   /** Datagrams dropped because the queue was full. */
