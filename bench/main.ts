@@ -65,6 +65,10 @@ async function main(argv: string[]): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `${f}.json`), `${JSON.stringify(doc, null, 2)}\n`);
   }
+  if (plot) {
+    writeFileSync(plot, await plotSvg(docs));
+    opts.log(`plot written to ${plot}`);
+  }
   if (json)
     process.stdout.write(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
 }

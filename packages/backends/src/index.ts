@@ -1,3 +1,4 @@
 // @pvkit/backends: see README.md
 
 export * from './blk/index.ts';
+export * from './net/index.ts';
