@@ -1,0 +1,205 @@
+// The device half of a split virtqueue: take available chains (validated),
+// give them back through the used ring, and decide when to interrupt.
+//
+// Shared fields are read only when this side runs out: `avail.idx` is
+// loaded again only once every entry seen so far has been popped, and
+// `used.idx` is stored once per publish(), not once per push().
+
+import type { PoppedChain, Segment } from './chain.ts';
+import { ChainReader } from './chain-reader.ts';
+import { VirtqueueError, VirtqueueUsageError } from './errors.ts';
+import {
+  MAX_QUEUE_SIZE,
+  needEvent,
+  type QueueAddresses,
+  VRING_AVAIL_F_NO_INTERRUPT,
+  VRING_USED_F_NO_NOTIFY,
+} from './layout.ts';
+import type { GuestMemory } from './memory.ts';
+import { type RingIndices, ringIndices } from './queue-setup.ts';
+
+export interface DeviceQueueOptions {
+  /** VIRTIO_F_EVENT_IDX was negotiated. */
+  eventIdx?: boolean;
+  /** VIRTIO_F_INDIRECT_DESC was negotiated. */
+  indirect?: boolean;
+  /** The device's QueueNumMax (default 32768). */
+  maxSize?: number;
+}
+
+export class DeviceQueue {
+  readonly mem: GuestMemory;
+  readonly size: number;
+  readonly eventIdx: boolean;
+  /**
+   * The chain of the last successful popHead(), in reusable arrays (no
+   * allocation). Overwritten by the next pop.
+   */
+  readonly chain: ChainReader;
+
+  private readonly ix: RingIndices;
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  /** Next avail entry to take, and the last avail.idx loaded (both mod 2^16). */
+  private lastAvail = 0;
+  private availShadow = 0;
+  /** Next used entry to fill, last used.idx stored, used.idx at the last interrupt decision. */
+  private nextUsed = 0;
+  private publishedUsed = 0;
+  private signalledUsed = 0;
+  private notifyOn = true;
+  /** Per head: held by the device, and how many bytes it may report written. */
+  private readonly held: Uint8Array;
+  private readonly writableOf: Float64Array;
+  private heldCount = 0;
+  private brokenBy: VirtqueueError | null = null;
+
+  constructor(mem: GuestMemory, queue: QueueAddresses, opts: DeviceQueueOptions = {}) {
+    this.mem = mem;
+    this.ix = ringIndices(mem, queue, opts.maxSize ?? MAX_QUEUE_SIZE);
+    this.size = queue.size;
+    this.eventIdx = opts.eventIdx ?? false;
+    this.u16 = mem.u16;
+    this.u32 = mem.u32;
+    this.chain = new ChainReader(mem, queue.size, this.ix.desc, opts.indirect ?? false);
+    this.held = new Uint8Array(queue.size);
+    this.writableOf = new Float64Array(queue.size);
+  }
+
+  /** Why the queue stopped (it needs a reset: set DEVICE_NEEDS_RESET), or null. */
+  get broken(): VirtqueueError | null {
+    return this.brokenBy;
+  }
+
+  /** Chains popped and not yet pushed back. */
+  get inFlight(): number {
+    return this.heldCount;
+  }
+
+  /** Used entries pushed but not yet published. */
+  get unpublished(): number {
+    return (this.nextUsed - this.publishedUsed) & 0xffff;
+  }
+
+  /**
+   * Take the next available chain into `this.chain` and return its head,
+   * or -1 when the ring is empty. A malformed chain is still returned (its
+   * `chain.error` is set): push(head, 0) it. Throws a VirtqueueError when
+   * the driver broke the queue itself (it then stays broken until reset).
+   */
+  popHead(): number {
+    if (this.brokenBy !== null) throw this.brokenBy;
+    const last = this.lastAvail;
+    if (last === this.availShadow) {
+      const idx = Atomics.load(this.u16, this.ix.availIdx);
+      if (idx === last) return -1;
+      if (((idx - last) & 0xffff) > this.size)
+        return this.breakQueue(
+          'avail-index-jump',
+          `avail.idx ${idx}, last seen ${last}, N=${this.size}`,
+        );
+      this.availShadow = idx;
+    }
+    const head = this.u16[this.ix.availRing + (last & this.ix.mask)];
+    this.lastAvail = (last + 1) & 0xffff;
+    if (head >= this.size)
+      return this.breakQueue(
+        'head-out-of-range',
+        `avail entry ${last} names head ${head} >= ${this.size}`,
+      );
+    if (this.held[head] !== 0)
+      return this.breakQueue('head-in-flight', `head ${head} offered again before it was used`);
+    this.held[head] = 1;
+    this.heldCount++;
+    const reader = this.chain;
+    this.writableOf[head] = reader.read(head) ? reader.writableLen : 0;
+    return head;
+  }
+
+  /** popHead() as an object: a DescriptorChain, or {head, error} for a malformed chain; null when empty. */
+  pop(): PoppedChain | null {
+    const head = this.popHead();
+    if (head < 0) return null;
+    const c = this.chain;
+    if (c.error !== null) return { head, error: c.error };
+    const segments: Segment[] = new Array(c.count);
+    for (let i = 0; i < c.count; i++)
+      segments[i] = { addr: c.addr[i], len: c.len[i], writable: i >= c.readableCount };
+    return { head, segments, readableLen: c.readableLen, writableLen: c.writableLen };
+  }
+
+  /** Give a popped chain back with `len` bytes written (0 for a malformed chain). Visible after publish(). */
+  push(head: number, len: number): void {
+    if (!(head >= 0 && head < this.size) || this.held[head] === 0)
+      throw new VirtqueueUsageError(`push(${head}): not a chain this device holds`);
+    if (!(len >= 0 && len <= this.writableOf[head]))
+      throw new VirtqueueUsageError(
+        `push(${head}, ${len}): chain has ${this.writableOf[head]} writable bytes`,
+      );
+    this.held[head] = 0;
+    this.heldCount--;
+    const at = this.ix.usedRing + 2 * (this.nextUsed & this.ix.mask);
+    this.u32[at] = head;
+    this.u32[at + 1] = len;
+    this.nextUsed = (this.nextUsed + 1) & 0xffff;
+  }
+
+  /**
+   * Store used.idx once for everything pushed since the last publish, then
+   * decide whether the driver wants an interrupt (EVENT_IDX `used_event`,
+   * or the avail ring's NO_INTERRUPT flag).
+   */
+  publish(): boolean {
+    const ix = this.ix;
+    const now = this.nextUsed;
+    if (now !== this.publishedUsed) {
+      Atomics.store(this.u16, ix.usedIdx, now);
+      this.publishedUsed = now;
+    }
+    const old = this.signalledUsed;
+    if (old === now) return false;
+    this.signalledUsed = now;
+    // The seq-cst store above orders before these loads (the spec's barrier).
+    if (this.eventIdx) return needEvent(Atomics.load(this.u16, ix.usedEvent), now, old);
+    return (Atomics.load(this.u16, ix.availFlags) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+  }
+
+  /** True when avail.idx shows entries not yet popped (loads the shared index). */
+  hasAvailable(): boolean {
+    if (this.brokenBy !== null) return false;
+    if (this.lastAvail !== this.availShadow) return true;
+    return Atomics.load(this.u16, this.ix.availIdx) !== this.lastAvail;
+  }
+
+  /**
+   * Ask the driver for kicks again, then re-check the ring: true means
+   * entries arrived meanwhile, so pop them instead of sleeping (or the
+   * wake-up is lost).
+   */
+  enableNotifications(): boolean {
+    if (this.eventIdx) Atomics.store(this.u16, this.ix.availEvent, this.availShadow);
+    else if (!this.notifyOn) this.setUsedFlags(0);
+    this.notifyOn = true;
+    return this.hasAvailable();
+  }
+
+  /** Tell the driver not to kick while this side is busy polling. */
+  disableNotifications(): void {
+    if (!this.notifyOn) return;
+    this.notifyOn = false;
+    // With EVENT_IDX a stale avail_event already suppresses kicks.
+    if (!this.eventIdx) this.setUsedFlags(VRING_USED_F_NO_NOTIFY);
+  }
+
+  private setUsedFlags(flags: number): void {
+    Atomics.store(this.u16, this.ix.usedFlags, flags);
+  }
+
+  private breakQueue(
+    kind: 'avail-index-jump' | 'head-out-of-range' | 'head-in-flight',
+    detail: string,
+  ): never {
+    this.brokenBy = new VirtqueueError(kind, `${detail}; queue stopped, needs reset`);
+    throw this.brokenBy;
+  }
+}
