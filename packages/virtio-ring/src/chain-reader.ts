@@ -37,6 +37,8 @@ export class ChainReader {
   readonly len: Uint32Array;
 
   private readonly mem: GuestMemory;
+  private readonly u32: Uint32Array;
+  private readonly memSize: number;
   private readonly size: number;
   private readonly descIndex: number;
   private readonly indirectAllowed: boolean;
@@ -50,6 +52,8 @@ export class ChainReader {
 
   constructor(mem: GuestMemory, queueSize: number, descIndex: number, indirectAllowed: boolean) {
     this.mem = mem;
+    this.u32 = mem.u32;
+    this.memSize = mem.size;
     this.size = queueSize;
     this.descIndex = descIndex;
     this.indirectAllowed = indirectAllowed;
@@ -60,26 +64,61 @@ export class ChainReader {
 
   /** Walk the chain at `head` (< N, checked by the caller). False if malformed: see `error`. */
   read(head: number): boolean {
+    const u32 = this.u32;
+    const at = this.descIndex + head * 4;
+    const lo = u32[at];
+    const hi = u32[at + 1];
+    const len = u32[at + 2];
+    const fn = u32[at + 3];
+    const memSize = this.memSize;
     this.head = head;
+    this.error = null;
+    // The common case, one direct in-range buffer, without the general walk.
+    if ((fn & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) === 0 && hi === 0 && lo < memSize && len <= memSize - lo) {
+      this.addr[0] = lo;
+      this.len[0] = len;
+      this.count = 1;
+      if ((fn & VIRTQ_DESC_F_WRITE) !== 0) {
+        this.readableCount = 0;
+        this.readableLen = 0;
+        this.writableLen = len;
+      } else {
+        this.readableCount = 1;
+        this.readableLen = len;
+        this.writableLen = 0;
+      }
+      return true;
+    }
+    this.dLo = lo;
+    this.dHi = hi;
+    this.dLen = len;
+    this.dFlags = fn & 0xffff;
+    this.dNext = fn >>> 16;
+    return this.walk(head);
+  }
+
+  /** The general walk; the head descriptor is already copied into d*. */
+  private walk(head: number): boolean {
     this.count = 0;
     this.readableCount = 0;
     this.readableLen = 0;
     this.writableLen = 0;
-    this.error = null;
-    const u32 = this.mem.u32;
+    const u32 = this.u32;
     const n = this.size;
     let i = head;
     // Loop protection: the direct table holds N descriptors, so a chain
     // that visits more than N of them goes round in circles.
     for (let walked = 1; ; walked++) {
-      if (walked > n) return this.fail('chain-too-long', `more than ${n} descriptors (a loop?)`);
-      const at = this.descIndex + i * 4;
-      this.dLo = u32[at];
-      this.dHi = u32[at + 1];
-      this.dLen = u32[at + 2];
-      const fn = u32[at + 3];
-      this.dFlags = fn & 0xffff;
-      this.dNext = fn >>> 16;
+      if (walked > 1) {
+        if (walked > n) return this.fail('chain-too-long', `more than ${n} descriptors (a loop?)`);
+        const at = this.descIndex + i * 4;
+        this.dLo = u32[at];
+        this.dHi = u32[at + 1];
+        this.dLen = u32[at + 2];
+        const fn = u32[at + 3];
+        this.dFlags = fn & 0xffff;
+        this.dNext = fn >>> 16;
+      }
       if ((this.dFlags & VIRTQ_DESC_F_INDIRECT) !== 0) return this.readIndirect();
       if (!this.take(i)) return false;
       if ((this.dFlags & VIRTQ_DESC_F_NEXT) === 0) return true;

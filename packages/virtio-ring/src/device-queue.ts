@@ -48,9 +48,12 @@ export class DeviceQueue {
   private publishedUsed = 0;
   private signalledUsed = 0;
   private notifyOn = true;
-  /** Per head: held by the device, and how many bytes it may report written. */
-  private readonly held: Uint8Array;
-  private readonly writableOf: Float64Array;
+  /** Per head: -1 when not held, else the bytes the device may report written. */
+  private readonly heldWritable: Float64Array;
+  // Hot indices copied out of `ix` (one load fewer each).
+  private readonly availRing: number;
+  private readonly usedRing: number;
+  private readonly mask: number;
   private heldCount = 0;
   private brokenBy: VirtqueueError | null = null;
 
@@ -62,8 +65,10 @@ export class DeviceQueue {
     this.u16 = mem.u16;
     this.u32 = mem.u32;
     this.chain = new ChainReader(mem, queue.size, this.ix.desc, opts.indirect ?? false);
-    this.held = new Uint8Array(queue.size);
-    this.writableOf = new Float64Array(queue.size);
+    this.heldWritable = new Float64Array(queue.size).fill(-1);
+    this.availRing = this.ix.availRing;
+    this.usedRing = this.ix.usedRing;
+    this.mask = this.ix.mask;
   }
 
   /** Why the queue stopped (it needs a reset: set DEVICE_NEEDS_RESET), or null. */
@@ -100,19 +105,18 @@ export class DeviceQueue {
         );
       this.availShadow = idx;
     }
-    const head = this.u16[this.ix.availRing + (last & this.ix.mask)];
+    const head = this.u16[this.availRing + (last & this.mask)];
     this.lastAvail = (last + 1) & 0xffff;
     if (head >= this.size)
       return this.breakQueue(
         'head-out-of-range',
         `avail entry ${last} names head ${head} >= ${this.size}`,
       );
-    if (this.held[head] !== 0)
+    if (this.heldWritable[head] >= 0)
       return this.breakQueue('head-in-flight', `head ${head} offered again before it was used`);
-    this.held[head] = 1;
     this.heldCount++;
     const reader = this.chain;
-    this.writableOf[head] = reader.read(head) ? reader.writableLen : 0;
+    this.heldWritable[head] = reader.read(head) ? reader.writableLen : 0;
     return head;
   }
 
@@ -128,40 +132,46 @@ export class DeviceQueue {
     return { head, segments, readableLen: c.readableLen, writableLen: c.writableLen };
   }
 
-  /** Give a popped chain back with `len` bytes written (0 for a malformed chain). Visible after publish(). */
+  /** Give a popped chain back with `len` bytes written (0 for a malformed chain). Visible after publish(); then ask interruptNeeded(). */
   push(head: number, len: number): void {
-    if (!(head >= 0 && head < this.size) || this.held[head] === 0)
-      throw new VirtqueueUsageError(`push(${head}): not a chain this device holds`);
-    if (!(len >= 0 && len <= this.writableOf[head]))
-      throw new VirtqueueUsageError(
-        `push(${head}, ${len}): chain has ${this.writableOf[head]} writable bytes`,
-      );
-    this.held[head] = 0;
+    // NaN, an index past N (undefined) and a free head (-1) all fail this test.
+    if (!(len >= 0 && len <= this.heldWritable[head])) this.badPush(head, len);
+    this.heldWritable[head] = -1;
     this.heldCount--;
-    const at = this.ix.usedRing + 2 * (this.nextUsed & this.ix.mask);
+    const at = this.usedRing + 2 * (this.nextUsed & this.mask);
     this.u32[at] = head;
     this.u32[at + 1] = len;
     this.nextUsed = (this.nextUsed + 1) & 0xffff;
   }
 
-  /**
-   * Store used.idx once for everything pushed since the last publish, then
-   * decide whether the driver wants an interrupt (EVENT_IDX `used_event`,
-   * or the avail ring's NO_INTERRUPT flag).
-   */
-  publish(): boolean {
-    const ix = this.ix;
+  private badPush(head: number, len: number): never {
+    const w = this.heldWritable[head];
+    if (!Number.isInteger(head) || w === undefined || w < 0)
+      throw new VirtqueueUsageError(`push(${head}): not a chain this device holds`);
+    throw new VirtqueueUsageError(`push(${head}, ${len}): chain has ${w} writable bytes`);
+  }
+
+  /** Store used.idx once for everything pushed since the last publish: the driver may now see it. */
+  publish(): void {
     const now = this.nextUsed;
-    if (now !== this.publishedUsed) {
-      Atomics.store(this.u16, ix.usedIdx, now);
-      this.publishedUsed = now;
-    }
+    if (now === this.publishedUsed) return;
+    Atomics.store(this.u16, this.ix.usedIdx, now);
+    this.publishedUsed = now;
+  }
+
+  /**
+   * After publish(): does the driver want an interrupt for what was
+   * published since the last decision (EVENT_IDX `used_event`, or the avail
+   * ring's NO_INTERRUPT flag)? A driver that polls needs no decision.
+   */
+  interruptNeeded(): boolean {
+    const now = this.publishedUsed;
     const old = this.signalledUsed;
     if (old === now) return false;
     this.signalledUsed = now;
-    // The seq-cst store above orders before these loads (the spec's barrier).
-    if (this.eventIdx) return needEvent(Atomics.load(this.u16, ix.usedEvent), now, old);
-    return (Atomics.load(this.u16, ix.availFlags) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+    // publish()'s seq-cst store orders before these loads (the spec's barrier).
+    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.usedEvent), now, old);
+    return (Atomics.load(this.u16, this.ix.availFlags) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
   }
 
   /** True when avail.idx shows entries not yet popped (loads the shared index). */

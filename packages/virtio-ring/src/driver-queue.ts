@@ -46,11 +46,17 @@ const TWO_32 = 4294967296;
 export class DriverQueue<T = unknown> {
   readonly mem: GuestMemory;
   readonly size: number;
+  private readonly memSize: number;
   readonly eventIdx: boolean;
   /** Written length of the chain the last reclaim() returned. */
   reclaimedLen = 0;
 
   private readonly ix: RingIndices;
+  // Hot indices copied out of `ix` (one load fewer each).
+  private readonly descIndex: number;
+  private readonly availRing: number;
+  private readonly usedRing: number;
+  private readonly mask: number;
   private readonly u16: Uint16Array;
   private readonly u32: Uint32Array;
   /** Private descriptor links: free list, and each chain's own links. */
@@ -66,6 +72,7 @@ export class DriverQueue<T = unknown> {
   private readonly indirectMax: number;
   /** avail.idx to publish next, at the last publish, at the last kick decision. */
   private nextAvail = 0;
+  private publishedAvail = 0;
   private kickedAvail = 0;
   /** Next used entry to reclaim, and the last used.idx loaded. */
   private lastUsed = 0;
@@ -76,7 +83,12 @@ export class DriverQueue<T = unknown> {
   /** Lay a new queue out at the given addresses: the three areas are zeroed. */
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DriverQueueOptions = {}) {
     this.mem = mem;
+    this.memSize = mem.size;
     this.ix = ringIndices(mem, queue);
+    this.descIndex = this.ix.desc;
+    this.availRing = this.ix.availRing;
+    this.usedRing = this.ix.usedRing;
+    this.mask = this.ix.mask;
     const n = queue.size;
     this.size = n;
     this.eventIdx = opts.eventIdx ?? false;
@@ -124,7 +136,7 @@ export class DriverQueue<T = unknown> {
   /**
    * Add one chain: readable buffers, then writable ones. False when the
    * table has no room (reclaim, then retry). Visible to the device after
-   * publish(). `token` comes back from reclaim(); it must not be undefined.
+   * publish(); then ask kickNeeded(). `token` comes back from reclaim(); it must not be undefined.
    */
   add(readable: readonly BufferRef[], writable: readonly BufferRef[], token: T): boolean {
     const total = readable.length + writable.length;
@@ -147,7 +159,7 @@ export class DriverQueue<T = unknown> {
       const w = k >= readable.length;
       const b = w ? writable[k - readable.length] : readable[k];
       const next = this.link[i];
-      this.writeDesc(this.ix.desc + i * 4, b, w, k + 1 < total ? next : -1);
+      this.writeDesc(this.descIndex + i * 4, b, w, k + 1 < total ? next : -1);
       if (w) wlen += b.len;
       last = i;
       i = next;
@@ -161,14 +173,24 @@ export class DriverQueue<T = unknown> {
   /** The one-buffer fast path of add(). */
   addBuffer(addr: number, len: number, writable: boolean, token: T): boolean {
     if (this.free === 0) return false;
-    this.checkToken(token);
-    this.mem.check(addr, len);
+    if (token === undefined || this.brokenBy !== null) this.checkToken(token);
+    // The common case inline; mem.check() names what is wrong otherwise.
+    if (
+      !(
+        len >>> 0 === len &&
+        Number.isSafeInteger(addr) &&
+        addr >= 0 &&
+        addr < this.memSize &&
+        len <= this.memSize - addr
+      )
+    )
+      this.mem.check(addr, len);
     const head = this.freeHead;
     this.freeHead = this.link[head];
     this.free--;
-    const at = this.ix.desc + head * 4;
+    const at = this.descIndex + head * 4;
     const u32 = this.u32;
-    u32[at] = addr % TWO_32;
+    u32[at] = addr; // a Uint32Array store keeps the low 32 bits
     u32[at + 1] = addr < TWO_32 ? 0 : Math.floor(addr / TWO_32);
     u32[at + 2] = len;
     u32[at + 3] = writable ? VIRTQ_DESC_F_WRITE : 0;
@@ -194,8 +216,8 @@ export class DriverQueue<T = unknown> {
     }
     this.freeHead = this.link[head];
     this.free--;
-    const at = this.ix.desc + head * 4;
-    this.u32[at] = table % TWO_32;
+    const at = this.descIndex + head * 4;
+    this.u32[at] = table;
     this.u32[at + 1] = Math.floor(table / TWO_32);
     this.u32[at + 2] = total * DESC_SIZE;
     this.u32[at + 3] = VIRTQ_DESC_F_INDIRECT;
@@ -206,7 +228,7 @@ export class DriverQueue<T = unknown> {
   private writeDesc(at: number, b: BufferRef, writable: boolean, next: number): void {
     this.mem.check(b.addr, b.len);
     const u32 = this.u32;
-    u32[at] = b.addr % TWO_32;
+    u32[at] = b.addr;
     u32[at + 1] = Math.floor(b.addr / TWO_32);
     u32[at + 2] = b.len;
     const flags = (writable ? VIRTQ_DESC_F_WRITE : 0) | (next >= 0 ? VIRTQ_DESC_F_NEXT : 0);
@@ -223,25 +245,32 @@ export class DriverQueue<T = unknown> {
     this.writableOf[head] = wlen;
     this.tokens[head] = token;
     this.held++;
-    this.u16[this.ix.availRing + (this.nextAvail & this.ix.mask)] = head;
+    this.u16[this.availRing + (this.nextAvail & this.mask)] = head;
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
   }
 
-  /**
-   * Store avail.idx once for every chain added since the last publish, then
-   * decide whether the device wants a kick (EVENT_IDX `avail_event`, or the
-   * used ring's NO_NOTIFY flag). Ring the doorbell when this returns true.
-   */
-  publish(): boolean {
+  /** Store avail.idx once for every chain added since the last publish: the device may now see them. */
+  publish(): void {
     const now = this.nextAvail;
+    if (now === this.publishedAvail) return;
+    Atomics.store(this.u16, this.ix.availIdx, now);
+    this.publishedAvail = now;
+  }
+
+  /**
+   * After publish(): does the device want a kick for what was published
+   * since the last decision (EVENT_IDX `avail_event`, or the used ring's
+   * NO_NOTIFY flag)? Ring its doorbell when true. A device that polls needs
+   * no decision; skipping it keeps this side off the device's cache line.
+   */
+  kickNeeded(): boolean {
+    const now = this.publishedAvail;
     const old = this.kickedAvail;
     if (now === old) return false;
-    const ix = this.ix;
-    Atomics.store(this.u16, ix.availIdx, now);
     this.kickedAvail = now;
-    // The seq-cst store above orders before these loads (the spec's barrier).
-    if (this.eventIdx) return needEvent(Atomics.load(this.u16, ix.availEvent), now, old);
-    return (Atomics.load(this.u16, ix.usedFlags) & VRING_USED_F_NO_NOTIFY) === 0;
+    // publish()'s seq-cst store orders before these loads (the spec's barrier).
+    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.availEvent), now, old);
+    return (Atomics.load(this.u16, this.ix.usedFlags) & VRING_USED_F_NO_NOTIFY) === 0;
   }
 
   /** True when used.idx shows entries not yet reclaimed (loads the shared index). */
@@ -266,7 +295,7 @@ export class DriverQueue<T = unknown> {
         return this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${last}`);
       this.usedShadow = idx;
     }
-    const at = this.ix.usedRing + 2 * (last & this.ix.mask);
+    const at = this.usedRing + 2 * (last & this.mask);
     const id = this.u32[at];
     const len = this.u32[at + 1];
     if (id >= this.size) return this.fault('used-id-out-of-range', `used id ${id} >= ${this.size}`);
@@ -288,11 +317,12 @@ export class DriverQueue<T = unknown> {
 
   /** Return a chain's descriptors to the free list, following private links only. */
   private release(head: number): void {
+    const descs = this.descCount[head];
     let tail = head;
-    for (let k = this.descCount[head]; k > 1; k--) tail = this.link[tail];
+    for (let k = descs; k > 1; k--) tail = this.link[tail];
     this.link[tail] = this.freeHead;
     this.freeHead = head;
-    this.free += this.descCount[head];
+    this.free += descs;
     this.tokens[head] = undefined;
     this.held--;
   }
