@@ -270,6 +270,12 @@ static int enable_notifications(void) {  // 1 if avail entries are already waiti
   return dev.last_avail != dev.avail_shadow || load16(g.avail_idx) != dev.last_avail;
 }
 
+static void disable_notifications(void) {  // a hint with EVENT_IDX: leave the event behind
+  if (!dev.notify_on) return;
+  dev.notify_on = 0;
+  store16(g.avail_event, dev.avail_shadow - 1);
+}
+
 static void *run_device(void *arg) {
   (void)arg;
   long done = 0;
@@ -286,7 +292,7 @@ static void *run_device(void *arg) {
     } else if (pending == 0) {
       if (g.notify) {
         if (!enable_notifications()) { dev.sleeps++; bell_wait(&g.kick, &seen); }
-        dev.notify_on = 0;  // with EVENT_IDX a stale avail_event suppresses kicks
+        disable_notifications();
       }
       continue;
     }

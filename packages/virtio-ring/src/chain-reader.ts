@@ -74,7 +74,12 @@ export class ChainReader {
     this.head = head;
     this.error = null;
     // The common case, one direct in-range buffer, without the general walk.
-    if ((fn & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) === 0 && hi === 0 && lo < memSize && len <= memSize - lo) {
+    if (
+      (fn & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) === 0 &&
+      hi === 0 &&
+      lo < memSize &&
+      len <= memSize - lo
+    ) {
       this.addr[0] = lo;
       this.len[0] = len;
       this.count = 1;

@@ -193,12 +193,16 @@ export class DeviceQueue {
     return this.hasAvailable();
   }
 
-  /** Tell the driver not to kick while this side is busy polling. */
+  /**
+   * Tell the driver not to kick while this side is busy polling. With
+   * EVENT_IDX this is a hint: an event index left behind is crossed again
+   * after 65536 entries, and the driver then kicks once (harmless).
+   */
   disableNotifications(): void {
     if (!this.notifyOn) return;
     this.notifyOn = false;
-    // With EVENT_IDX a stale avail_event already suppresses kicks.
-    if (!this.eventIdx) this.setUsedFlags(VRING_USED_F_NO_NOTIFY);
+    if (this.eventIdx) Atomics.store(this.u16, this.ix.availEvent, (this.availShadow - 1) & 0xffff);
+    else this.setUsedFlags(VRING_USED_F_NO_NOTIFY);
   }
 
   private setUsedFlags(flags: number): void {

@@ -344,8 +344,9 @@ export class DriverQueue<T = unknown> {
     if (!this.interruptsOn) return;
     this.interruptsOn = false;
     if (this.eventIdx) {
-      // An event index just behind the last reclaimed entry is never crossed:
-      // at most N entries can be used and not yet reclaimed.
+      // An event index just behind the last reclaimed entry: the device
+      // crosses it again only after 65536 more entries (one spurious
+      // interrupt; EVENT_IDX suppression is a hint).
       Atomics.store(this.u16, this.ix.usedEvent, (this.lastUsed - 1) & 0xffff);
     } else {
       Atomics.store(this.u16, this.ix.availFlags, VRING_AVAIL_F_NO_INTERRUPT);
