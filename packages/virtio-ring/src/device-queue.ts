@@ -46,7 +46,8 @@ export class DeviceQueue {
   /** Next used entry to fill, last used.idx stored, used.idx at the last interrupt decision. */
   private nextUsed = 0;
   private publishedUsed = 0;
-  private signalledUsed = 0;
+  /** Entries published since the last interrupt decision (not wrapped at 2^16). */
+  private unsignalled = 0;
   private notifyOn = true;
   /** Per head: -1 when not held, else the bytes the device may report written. */
   private readonly heldWritable: Float64Array;
@@ -154,9 +155,11 @@ export class DeviceQueue {
   /** Store used.idx once for everything pushed since the last publish: the driver may now see it. */
   publish(): void {
     const now = this.nextUsed;
-    if (now === this.publishedUsed) return;
+    const pushed = (now - this.publishedUsed) & 0xffff;
+    if (pushed === 0) return;
     Atomics.store(this.u16, this.ix.usedIdx, now);
     this.publishedUsed = now;
+    this.unsignalled += pushed;
   }
 
   /**
@@ -165,10 +168,13 @@ export class DeviceQueue {
    * ring's NO_INTERRUPT flag)? A driver that polls needs no decision.
    */
   interruptNeeded(): boolean {
+    const span = this.unsignalled;
+    if (span === 0) return false;
+    this.unsignalled = 0;
     const now = this.publishedUsed;
-    const old = this.signalledUsed;
-    if (old === now) return false;
-    this.signalledUsed = now;
+    // A sleeping driver's event index is within N of `now`: the window
+    // never needs to reach further back, even after 65536 undecided entries.
+    const old = (now - Math.min(span, this.size)) & 0xffff;
     // publish()'s seq-cst store orders before these loads (the spec's barrier).
     if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.usedEvent), now, old);
     return (Atomics.load(this.u16, this.ix.availFlags) & VRING_AVAIL_F_NO_INTERRUPT) === 0;

@@ -73,7 +73,8 @@ export class DriverQueue<T = unknown> {
   /** avail.idx to publish next, at the last publish, at the last kick decision. */
   private nextAvail = 0;
   private publishedAvail = 0;
-  private kickedAvail = 0;
+  /** Entries published since the last kick decision (not wrapped at 2^16). */
+  private unkicked = 0;
   /** Next used entry to reclaim, and the last used.idx loaded. */
   private lastUsed = 0;
   private usedShadow = 0;
@@ -252,9 +253,11 @@ export class DriverQueue<T = unknown> {
   /** Store avail.idx once for every chain added since the last publish: the device may now see them. */
   publish(): void {
     const now = this.nextAvail;
-    if (now === this.publishedAvail) return;
+    const added = (now - this.publishedAvail) & 0xffff;
+    if (added === 0) return;
     Atomics.store(this.u16, this.ix.availIdx, now);
     this.publishedAvail = now;
+    this.unkicked += added;
   }
 
   /**
@@ -264,10 +267,13 @@ export class DriverQueue<T = unknown> {
    * no decision; skipping it keeps this side off the device's cache line.
    */
   kickNeeded(): boolean {
+    const span = this.unkicked;
+    if (span === 0) return false;
+    this.unkicked = 0;
     const now = this.publishedAvail;
-    const old = this.kickedAvail;
-    if (now === old) return false;
-    this.kickedAvail = now;
+    // A sleeping device's event index is within N of `now`: the window
+    // never needs to reach further back, even after 65536 undecided entries.
+    const old = (now - Math.min(span, this.size)) & 0xffff;
     // publish()'s seq-cst store orders before these loads (the spec's barrier).
     if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.availEvent), now, old);
     return (Atomics.load(this.u16, this.ix.usedFlags) & VRING_USED_F_NO_NOTIFY) === 0;

@@ -106,3 +106,22 @@ test('EVENT_IDX: an interrupt only once the driver’s used_event is crossed', (
   serveAll(p);
   expect(p.device.interruptNeeded()).toBe(false);
 });
+
+test('EVENT_IDX: a first decision after 65536 undecided entries still wakes the other side', () => {
+  // Found by the property test: a side that polled (never asked) for a
+  // whole index wrap, then starts asking, must not compute an empty window.
+  const p = makePair({ size: 1, eventIdx: true });
+  for (let i = 0; i < 65536; i++) {
+    p.driver.addBuffer(p.dataBase, 8, true, i);
+    p.driver.publish();
+    p.device.push(p.device.popHead(), 8);
+    p.device.publish();
+    p.driver.reclaim();
+  }
+  expect(p.device.enableNotifications()).toBe(false); // the device sleeps
+  expect(p.driver.enableInterrupts()).toBe(false); // so does the driver
+  addPublish(p, 1);
+  expect(p.driver.kickNeeded()).toBe(true);
+  serveAll(p);
+  expect(p.device.interruptNeeded()).toBe(true);
+});
