@@ -13,6 +13,8 @@ export interface RingRun {
   count: number;
   /** Doorbell polls before sleeping (notify mode). */
   spin: number;
+  /** Poll mode: idle iterations after an empty poll (cpu_relax). */
+  relax?: number;
   /** Guest memory (queue + buffers) and the control words. */
   mem: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
@@ -26,6 +28,8 @@ export interface RingResult {
   kicks: number;
   interrupts: number;
   sleeps: number;
+  /** Polls that found nothing to do (the other side was the bottleneck). */
+  idle: number;
 }
 
 /** Int32 indices in the control buffer, each on its own 128-byte line. */

@@ -20,6 +20,15 @@ function startTogether(ctl: Int32Array): void {
   }
 }
 
+let RELAX = 0;
+let relaxSum = 0;
+/** cpu_relax(): a short pause that touches no shared memory, so the other side keeps its cache lines. */
+function relax(n: number): number {
+  let x = 0;
+  for (let i = 0; i < n; i++) x = (x * 31 + i) | 0;
+  return x;
+}
+
 function sleepOn(bell: Doorbell, spin: number): void {
   if (!bell.wait(spin, STUCK_MS)) throw new Error(`no doorbell for ${STUCK_MS} ms: stuck`);
 }
@@ -40,6 +49,7 @@ function runDriver(run: RingRun): RingResult {
   let sum = 0;
   let kicks = 0;
   let sleeps = 0;
+  let idle = 0;
   startTogether(ctl);
   const t0 = process.hrtime.bigint();
   if (notify) q.disableInterrupts();
@@ -65,6 +75,10 @@ function runDriver(run: RingRun): RingResult {
       got++;
     }
     completed += got;
+    if (got === 0) {
+      idle++;
+      if (!notify) relaxSum += relax(RELAX);
+    }
     if (got === 0 && notify && !q.enableInterrupts()) {
       sleeps++;
       sleepOn(irq, spin);
@@ -77,7 +91,7 @@ function runDriver(run: RingRun): RingResult {
   // Every token came back exactly once: 0 + 1 + ... + (count - 1).
   if (sum !== (count * (count - 1)) / 2)
     throw new Error(`token sum ${sum}, want ${(count * (count - 1)) / 2}`);
-  return { role: 'driver', elapsedNs, chains: completed, kicks, interrupts: 0, sleeps };
+  return { role: 'driver', elapsedNs, chains: completed, kicks, interrupts: 0, sleeps, idle };
 }
 
 function runDevice(run: RingRun): RingResult {
@@ -93,6 +107,7 @@ function runDevice(run: RingRun): RingResult {
   let pending = 0;
   let interrupts = 0;
   let sleeps = 0;
+  let idle = 0;
   startTogether(ctl);
   const t0 = process.hrtime.bigint();
   if (notify) q.disableNotifications();
@@ -103,6 +118,8 @@ function runDevice(run: RingRun): RingResult {
       done++;
       if (++pending < batch) continue;
     } else if (pending === 0) {
+      idle++;
+      if (!notify) relaxSum += relax(RELAX);
       // Dry and nothing to publish: poll again, or ask for a kick and sleep.
       if (notify) {
         if (!q.enableNotifications()) {
@@ -126,10 +143,12 @@ function runDevice(run: RingRun): RingResult {
     interrupts++;
   }
   const elapsedNs = Number(process.hrtime.bigint() - t0);
-  return { role: 'device', elapsedNs, chains: done, kicks: 0, interrupts, sleeps };
+  return { role: 'device', elapsedNs, chains: done, kicks: 0, interrupts, sleeps, idle };
 }
 
 parentPort!.on('message', (run: RingRun) => {
+  RELAX = run.relax ?? 0;
+  if (relaxSum === 0.5) console.log('unreachable');
   try {
     const r = run.role === 'driver' ? runDriver(run) : runDevice(run);
     parentPort!.postMessage({ ok: true, result: r });

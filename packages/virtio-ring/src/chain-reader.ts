@@ -72,8 +72,10 @@ export class ChainReader {
     const fn = u32[at + 3];
     const memSize = this.memSize;
     this.head = head;
-    this.error = null;
+    if (this.error !== null) this.error = null;
     // The common case, one direct in-range buffer, without the general walk.
+    // Fields that usually keep their value are compared, not rewritten:
+    // fewer stores queue behind the ones waiting for shared cache lines.
     if (
       (fn & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) === 0 &&
       hi === 0 &&
@@ -81,17 +83,15 @@ export class ChainReader {
       len <= memSize - lo
     ) {
       this.addr[0] = lo;
-      this.len[0] = len;
-      this.count = 1;
-      if ((fn & VIRTQ_DESC_F_WRITE) !== 0) {
-        this.readableCount = 0;
-        this.readableLen = 0;
-        this.writableLen = len;
-      } else {
-        this.readableCount = 1;
-        this.readableLen = len;
-        this.writableLen = 0;
-      }
+      if (this.len[0] !== len) this.len[0] = len;
+      if (this.count !== 1) this.count = 1;
+      const w = (fn & VIRTQ_DESC_F_WRITE) !== 0;
+      const rc = w ? 0 : 1;
+      const rl = w ? 0 : len;
+      const wl = w ? len : 0;
+      if (this.readableCount !== rc) this.readableCount = rc;
+      if (this.readableLen !== rl) this.readableLen = rl;
+      if (this.writableLen !== wl) this.writableLen = wl;
       return true;
     }
     this.dLo = lo;

@@ -10,12 +10,12 @@ import { ChainReader } from './chain-reader.ts';
 import { VirtqueueError, VirtqueueUsageError } from './errors.ts';
 import {
   MAX_QUEUE_SIZE,
-  needEvent,
   type QueueAddresses,
   VRING_AVAIL_F_NO_INTERRUPT,
   VRING_USED_F_NO_NOTIFY,
 } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
+import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { type RingIndices, ringIndices } from './queue-setup.ts';
 
 export interface DeviceQueueOptions {
@@ -43,19 +43,16 @@ export class DeviceQueue {
   /** Next avail entry to take, and the last avail.idx loaded (both mod 2^16). */
   private lastAvail = 0;
   private availShadow = 0;
-  /** Next used entry to fill, last used.idx stored, used.idx at the last interrupt decision. */
+  /** Next used entry to fill. */
   private nextUsed = 0;
-  private publishedUsed = 0;
-  /** Entries published since the last interrupt decision (not wrapped at 2^16). */
-  private unsignalled = 0;
-  private notifyOn = true;
+  private readonly used: IndexPublisher;
+  private readonly kicks: NotifySwitch;
   /** Per head: -1 when not held, else the bytes the device may report written. */
   private readonly heldWritable: Float64Array;
   // Hot indices copied out of `ix` (one load fewer each).
   private readonly availRing: number;
   private readonly usedRing: number;
   private readonly mask: number;
-  private heldCount = 0;
   private brokenBy: VirtqueueError | null = null;
 
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DeviceQueueOptions = {}) {
@@ -70,6 +67,23 @@ export class DeviceQueue {
     this.availRing = this.ix.availRing;
     this.usedRing = this.ix.usedRing;
     this.mask = this.ix.mask;
+    const ix = this.ix;
+    this.used = new IndexPublisher(
+      mem.u16,
+      ix.usedIdx,
+      ix.usedEvent,
+      ix.availFlags,
+      VRING_AVAIL_F_NO_INTERRUPT,
+      this.eventIdx,
+      this.size,
+    );
+    this.kicks = new NotifySwitch(
+      mem.u16,
+      ix.availEvent,
+      ix.usedFlags,
+      VRING_USED_F_NO_NOTIFY,
+      this.eventIdx,
+    );
   }
 
   /** Why the queue stopped (it needs a reset: set DEVICE_NEEDS_RESET), or null. */
@@ -79,12 +93,13 @@ export class DeviceQueue {
 
   /** Chains popped and not yet pushed back. */
   get inFlight(): number {
-    return this.heldCount;
+    // Every pop (malformed chains included) holds one head until its push.
+    return (this.lastAvail - this.nextUsed) & 0xffff;
   }
 
   /** Used entries pushed but not yet published. */
   get unpublished(): number {
-    return (this.nextUsed - this.publishedUsed) & 0xffff;
+    return (this.nextUsed - this.used.value) & 0xffff;
   }
 
   /**
@@ -107,7 +122,6 @@ export class DeviceQueue {
       this.availShadow = idx;
     }
     const head = this.u16[this.availRing + (last & this.mask)];
-    this.lastAvail = (last + 1) & 0xffff;
     if (head >= this.size)
       return this.breakQueue(
         'head-out-of-range',
@@ -115,7 +129,7 @@ export class DeviceQueue {
       );
     if (this.heldWritable[head] >= 0)
       return this.breakQueue('head-in-flight', `head ${head} offered again before it was used`);
-    this.heldCount++;
+    this.lastAvail = (last + 1) & 0xffff;
     const reader = this.chain;
     this.heldWritable[head] = reader.read(head) ? reader.writableLen : 0;
     return head;
@@ -138,7 +152,6 @@ export class DeviceQueue {
     // NaN, an index past N (undefined) and a free head (-1) all fail this test.
     if (!(len >= 0 && len <= this.heldWritable[head])) this.badPush(head, len);
     this.heldWritable[head] = -1;
-    this.heldCount--;
     const at = this.usedRing + 2 * (this.nextUsed & this.mask);
     this.u32[at] = head;
     this.u32[at + 1] = len;
@@ -154,12 +167,7 @@ export class DeviceQueue {
 
   /** Store used.idx once for everything pushed since the last publish: the driver may now see it. */
   publish(): void {
-    const now = this.nextUsed;
-    const pushed = (now - this.publishedUsed) & 0xffff;
-    if (pushed === 0) return;
-    Atomics.store(this.u16, this.ix.usedIdx, now);
-    this.publishedUsed = now;
-    this.unsignalled += pushed;
+    this.used.publish(this.nextUsed);
   }
 
   /**
@@ -168,16 +176,7 @@ export class DeviceQueue {
    * ring's NO_INTERRUPT flag)? A driver that polls needs no decision.
    */
   interruptNeeded(): boolean {
-    const span = this.unsignalled;
-    if (span === 0) return false;
-    this.unsignalled = 0;
-    const now = this.publishedUsed;
-    // A sleeping driver's event index is within N of `now`: the window
-    // never needs to reach further back, even after 65536 undecided entries.
-    const old = (now - Math.min(span, this.size)) & 0xffff;
-    // publish()'s seq-cst store orders before these loads (the spec's barrier).
-    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.usedEvent), now, old);
-    return (Atomics.load(this.u16, this.ix.availFlags) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+    return this.used.notifyNeeded();
   }
 
   /** True when avail.idx shows entries not yet popped (loads the shared index). */
@@ -193,26 +192,13 @@ export class DeviceQueue {
    * wake-up is lost).
    */
   enableNotifications(): boolean {
-    if (this.eventIdx) Atomics.store(this.u16, this.ix.availEvent, this.availShadow);
-    else if (!this.notifyOn) this.setUsedFlags(0);
-    this.notifyOn = true;
+    this.kicks.enable(this.availShadow);
     return this.hasAvailable();
   }
 
-  /**
-   * Tell the driver not to kick while this side is busy polling. With
-   * EVENT_IDX this is a hint: an event index left behind is crossed again
-   * after 65536 entries, and the driver then kicks once (harmless).
-   */
+  /** Tell the driver not to kick while this side is busy polling (a hint with EVENT_IDX). */
   disableNotifications(): void {
-    if (!this.notifyOn) return;
-    this.notifyOn = false;
-    if (this.eventIdx) Atomics.store(this.u16, this.ix.availEvent, (this.availShadow - 1) & 0xffff);
-    else this.setUsedFlags(VRING_USED_F_NO_NOTIFY);
-  }
-
-  private setUsedFlags(flags: number): void {
-    Atomics.store(this.u16, this.ix.usedFlags, flags);
+    this.kicks.disable(this.availShadow);
   }
 
   private breakQueue(

@@ -12,7 +12,6 @@ import {
   availRingSize,
   DESC_SIZE,
   descTableSize,
-  needEvent,
   type QueueAddresses,
   usedRingSize,
   VIRTQ_DESC_F_INDIRECT,
@@ -22,6 +21,7 @@ import {
   VRING_USED_F_NO_NOTIFY,
 } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
+import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { type RingIndices, ringIndices } from './queue-setup.ts';
 
 /** A buffer to hand to the device (a Segment fits). */
@@ -67,18 +67,15 @@ export class DriverQueue<T = unknown> {
   private readonly tokens: (T | undefined)[];
   private freeHead = 0;
   private free: number;
-  private held = 0;
   private readonly indirectBase: number;
   private readonly indirectMax: number;
-  /** avail.idx to publish next, at the last publish, at the last kick decision. */
+  /** avail.idx to publish next. */
   private nextAvail = 0;
-  private publishedAvail = 0;
-  /** Entries published since the last kick decision (not wrapped at 2^16). */
-  private unkicked = 0;
+  private readonly avail: IndexPublisher;
+  private readonly interrupts: NotifySwitch;
   /** Next used entry to reclaim, and the last used.idx loaded. */
   private lastUsed = 0;
   private usedShadow = 0;
-  private interruptsOn = true;
   private brokenBy: DeviceFaultError | null = null;
 
   /** Lay a new queue out at the given addresses: the three areas are zeroed. */
@@ -95,6 +92,23 @@ export class DriverQueue<T = unknown> {
     this.eventIdx = opts.eventIdx ?? false;
     this.u16 = mem.u16;
     this.u32 = mem.u32;
+    const ix = this.ix;
+    this.avail = new IndexPublisher(
+      mem.u16,
+      ix.availIdx,
+      ix.availEvent,
+      ix.usedFlags,
+      VRING_USED_F_NO_NOTIFY,
+      this.eventIdx,
+      n,
+    );
+    this.interrupts = new NotifySwitch(
+      mem.u16,
+      ix.usedEvent,
+      ix.availFlags,
+      VRING_AVAIL_F_NO_INTERRUPT,
+      this.eventIdx,
+    );
     mem.u8.fill(0, queue.desc, queue.desc + descTableSize(n));
     mem.u8.fill(0, queue.avail, queue.avail + availRingSize(n));
     mem.u8.fill(0, queue.used, queue.used + usedRingSize(n));
@@ -126,7 +140,7 @@ export class DriverQueue<T = unknown> {
 
   /** Chains added and not yet reclaimed. */
   get outstanding(): number {
-    return this.held;
+    return (this.nextAvail - this.lastUsed) & 0xffff;
   }
 
   /** Why the queue stopped trusting the device, or null. */
@@ -242,22 +256,18 @@ export class DriverQueue<T = unknown> {
   }
 
   private commit(head: number, descs: number, wlen: number, token: T): void {
-    this.descCount[head] = descs;
-    this.writableOf[head] = wlen;
+    // Skip stores that change nothing: fewer stores queue behind the ones
+    // that must wait for cache lines the device is reading.
+    if (this.descCount[head] !== descs) this.descCount[head] = descs;
+    if (this.writableOf[head] !== wlen) this.writableOf[head] = wlen;
     this.tokens[head] = token;
-    this.held++;
     this.u16[this.availRing + (this.nextAvail & this.mask)] = head;
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
   }
 
   /** Store avail.idx once for every chain added since the last publish: the device may now see them. */
   publish(): void {
-    const now = this.nextAvail;
-    const added = (now - this.publishedAvail) & 0xffff;
-    if (added === 0) return;
-    Atomics.store(this.u16, this.ix.availIdx, now);
-    this.publishedAvail = now;
-    this.unkicked += added;
+    this.avail.publish(this.nextAvail);
   }
 
   /**
@@ -267,16 +277,7 @@ export class DriverQueue<T = unknown> {
    * no decision; skipping it keeps this side off the device's cache line.
    */
   kickNeeded(): boolean {
-    const span = this.unkicked;
-    if (span === 0) return false;
-    this.unkicked = 0;
-    const now = this.publishedAvail;
-    // A sleeping device's event index is within N of `now`: the window
-    // never needs to reach further back, even after 65536 undecided entries.
-    const old = (now - Math.min(span, this.size)) & 0xffff;
-    // publish()'s seq-cst store orders before these loads (the spec's barrier).
-    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.availEvent), now, old);
-    return (Atomics.load(this.u16, this.ix.usedFlags) & VRING_USED_F_NO_NOTIFY) === 0;
+    return this.avail.notifyNeeded();
   }
 
   /** True when used.idx shows entries not yet reclaimed (loads the shared index). */
@@ -315,9 +316,8 @@ export class DriverQueue<T = unknown> {
       );
     this.release(id);
     this.lastUsed = (last + 1) & 0xffff;
-    if (this.eventIdx && this.interruptsOn)
-      Atomics.store(this.u16, this.ix.usedEvent, this.lastUsed);
-    this.reclaimedLen = len;
+    this.interrupts.follow(this.lastUsed);
+    if (this.reclaimedLen !== len) this.reclaimedLen = len;
     return token;
   }
 
@@ -330,7 +330,6 @@ export class DriverQueue<T = unknown> {
     this.freeHead = head;
     this.free += descs;
     this.tokens[head] = undefined;
-    this.held--;
   }
 
   /**
@@ -339,24 +338,13 @@ export class DriverQueue<T = unknown> {
    * wake-up is lost).
    */
   enableInterrupts(): boolean {
-    if (this.eventIdx) Atomics.store(this.u16, this.ix.usedEvent, this.lastUsed);
-    else if (!this.interruptsOn) Atomics.store(this.u16, this.ix.availFlags, 0);
-    this.interruptsOn = true;
+    this.interrupts.enable(this.lastUsed);
     return this.hasUsed();
   }
 
-  /** Tell the device not to interrupt while this side polls. */
+  /** Tell the device not to interrupt while this side polls (a hint with EVENT_IDX). */
   disableInterrupts(): void {
-    if (!this.interruptsOn) return;
-    this.interruptsOn = false;
-    if (this.eventIdx) {
-      // An event index just behind the last reclaimed entry: the device
-      // crosses it again only after 65536 more entries (one spurious
-      // interrupt; EVENT_IDX suppression is a hint).
-      Atomics.store(this.u16, this.ix.usedEvent, (this.lastUsed - 1) & 0xffff);
-    } else {
-      Atomics.store(this.u16, this.ix.availFlags, VRING_AVAIL_F_NO_INTERRUPT);
-    }
+    this.interrupts.disable(this.lastUsed);
   }
 
   /**
@@ -372,6 +360,7 @@ export class DriverQueue<T = unknown> {
       out.push(t);
       this.release(h);
     }
+    this.lastUsed = this.usedShadow = this.nextAvail;
     return out;
   }
 
