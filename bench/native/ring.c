@@ -184,7 +184,7 @@ static void *run_driver(void *arg) {
   (void)arg;
   long started = 0, completed = 0;
   uint64_t sum = 0;
-  int32_t seen = atomic_load(&g.irq.seq);
+  int32_t seen = 0;
   start_together();
   double t0 = now_ns();
   if (g.notify) disable_interrupts();
@@ -280,8 +280,9 @@ static void *run_device(void *arg) {
   (void)arg;
   long done = 0;
   unsigned pending = 0;
-  int32_t seen = atomic_load(&g.kick.seq);
+  int32_t seen = 0;
   start_together();
+  if (g.notify) disable_notifications();
   while (done < g.count) {
     uint32_t writable;
     int head = pop_head(&writable);
