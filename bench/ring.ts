@@ -78,22 +78,25 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
       const samples: number[] = [];
       const nativeSamples: number[] = [];
       let last: Awaited<ReturnType<typeof runJs>> | null = null;
+      let yields = 0;
+      let nativeYields = 0;
+      // JS and C alternate, run by run, so that both see the same machine.
       for (let r = 0; r < opts.runs; r++) {
         last = await runJs(workers, mode, batch, count);
         samples.push(last.mops);
+        yields += last.driver.yields + last.device.yields;
         if (native.ok) {
-          const c = runNative(native.path, [
-            mode,
-            String(batch),
-            String(RING_SIZE),
-            String(count * 2),
-          ]);
+          const args = [mode, String(batch), String(RING_SIZE), String(count * 2)];
+          const c = runNative(native.path, args);
           nativeSamples.push(c.mops);
+          nativeYields += c.yields;
         }
       }
       const value = median(samples);
       const floor = native.ok ? median(nativeSamples) : null;
-      const extra: Record<string, number> = {};
+      // Yields: an idle poller gave its core away (another process had it):
+      // a sign that this machine was busy during the case.
+      const extra: Record<string, number> = { yields, nativeYields };
       if (last && mode === 'notify') {
         extra.kicksPerChain = last.driver.kicks / count;
         extra.interruptsPerChain = last.device.interrupts / count;
@@ -110,7 +113,7 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
         params: { ringSize: RING_SIZE, batch, mode, chains: count, spin: SPIN },
         samples,
         ...(native.ok ? { nativeSamples } : {}),
-        ...(Object.keys(extra).length ? { extra } : {}),
+        extra,
       });
       opts.log(
         `ring ${id}: ${value.toFixed(2)} Mops/s` +

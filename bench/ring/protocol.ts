@@ -13,8 +13,6 @@ export interface RingRun {
   count: number;
   /** Doorbell polls before sleeping (notify mode). */
   spin: number;
-  /** Poll mode: idle iterations after an empty poll (cpu_relax). */
-  relax?: number;
   /** Guest memory (queue + buffers) and the control words. */
   mem: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
@@ -30,15 +28,24 @@ export interface RingResult {
   sleeps: number;
   /** Polls that found nothing to do (the other side was the bottleneck). */
   idle: number;
+  /** Poll mode: times a side gave its core away after a long idle run. */
+  yields: number;
 }
 
 /** Int32 indices in the control buffer, each on its own 128-byte line. */
 export const CTL = {
   READY: 0,
+  /** Never written: an idle poller sleeps on it for IDLE_YIELD_MS. */
+  IDLE: 8,
   KICK: DOORBELL_STRIDE,
   IRQ: 2 * DOORBELL_STRIDE,
   WORDS: 3 * DOORBELL_STRIDE,
 } as const;
+
+/** Poll mode: empty polls in a row before a side yields its core... */
+export const IDLE_YIELD_POLLS = 1 << 14;
+/** ...for this long (bench/native/ring.c uses the same figures). */
+export const IDLE_YIELD_MS = 0.02;
 
 /** Each chain is one device-writable buffer of this many bytes. */
 export const BUF_LEN = 64;

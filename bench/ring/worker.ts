@@ -3,6 +3,7 @@
 // reclaiming when the ring is full; the device pops and publishes used.idx
 // once per batch or when the ring runs dry. In notify mode both sides use
 // EVENT_IDX and sleep on spin-then-wait doorbells when they have no work.
+// bench/native/ring.c is the same loop in C.
 import { parentPort } from 'node:worker_threads';
 import {
   DeviceQueue,
@@ -11,7 +12,16 @@ import {
   GuestMemory,
   layoutSplitQueue,
 } from '../../packages/virtio-ring/src/index.ts';
-import { BUF_BASE, BUF_LEN, CTL, type RingResult, type RingRun, STUCK_MS } from './protocol.ts';
+import {
+  BUF_BASE,
+  BUF_LEN,
+  CTL,
+  IDLE_YIELD_MS,
+  IDLE_YIELD_POLLS,
+  type RingResult,
+  type RingRun,
+  STUCK_MS,
+} from './protocol.ts';
 
 function startTogether(ctl: Int32Array): void {
   Atomics.add(ctl, CTL.READY, 1);
@@ -20,13 +30,31 @@ function startTogether(ctl: Int32Array): void {
   }
 }
 
-let RELAX = 0;
-let relaxSum = 0;
-/** cpu_relax(): a short pause that touches no shared memory, so the other side keeps its cache lines. */
-function relax(n: number): number {
-  let x = 0;
-  for (let i = 0; i < n; i++) x = (x * 31 + i) | 0;
-  return x;
+/**
+ * Poll mode on a machine with more runnable threads than cores: after a
+ * long run of empty polls the other side is probably not running, so give
+ * the core away for a moment instead of burning the whole time slice.
+ */
+class IdlePoller {
+  polls = 0;
+  yields = 0;
+  private run = 0;
+  private readonly ctl: Int32Array;
+  private readonly deadline = Date.now() + STUCK_MS;
+  constructor(ctl: Int32Array) {
+    this.ctl = ctl;
+  }
+  idle(): void {
+    this.polls++;
+    if (++this.run < IDLE_YIELD_POLLS) return;
+    this.run = 0;
+    this.yields++;
+    Atomics.wait(this.ctl, CTL.IDLE, 0, IDLE_YIELD_MS);
+    if (Date.now() > this.deadline) throw new Error(`no progress for ${STUCK_MS} ms: stuck`);
+  }
+  busy(): void {
+    this.run = 0;
+  }
 }
 
 function sleepOn(bell: Doorbell, spin: number): void {
@@ -42,6 +70,7 @@ function runDriver(run: RingRun): RingResult {
   });
   const kick = new Doorbell(ctl, CTL.KICK);
   const irq = new Doorbell(ctl, CTL.IRQ);
+  const poller = new IdlePoller(ctl);
   const { count, batch, ringSize, spin } = run;
   const mask = ringSize - 1;
   let started = 0;
@@ -49,7 +78,6 @@ function runDriver(run: RingRun): RingResult {
   let sum = 0;
   let kicks = 0;
   let sleeps = 0;
-  let idle = 0;
   startTogether(ctl);
   const t0 = process.hrtime.bigint();
   if (notify) q.disableInterrupts();
@@ -75,15 +103,13 @@ function runDriver(run: RingRun): RingResult {
       got++;
     }
     completed += got;
-    if (got === 0) {
-      idle++;
-      if (!notify) relaxSum += relax(RELAX);
-    }
-    if (got === 0 && notify && !q.enableInterrupts()) {
-      sleeps++;
-      sleepOn(irq, spin);
-      q.disableInterrupts();
-    } else if (got === 0 && notify) {
+    if (got > 0) poller.busy();
+    else if (!notify) poller.idle();
+    else {
+      if (!q.enableInterrupts()) {
+        sleeps++;
+        sleepOn(irq, spin);
+      }
       q.disableInterrupts();
     }
   }
@@ -91,7 +117,17 @@ function runDriver(run: RingRun): RingResult {
   // Every token came back exactly once: 0 + 1 + ... + (count - 1).
   if (sum !== (count * (count - 1)) / 2)
     throw new Error(`token sum ${sum}, want ${(count * (count - 1)) / 2}`);
-  return { role: 'driver', elapsedNs, chains: completed, kicks, interrupts: 0, sleeps, idle };
+  const { polls: idle, yields } = poller;
+  return {
+    role: 'driver',
+    elapsedNs,
+    chains: completed,
+    kicks,
+    interrupts: 0,
+    sleeps,
+    idle,
+    yields,
+  };
 }
 
 function runDevice(run: RingRun): RingResult {
@@ -101,13 +137,13 @@ function runDevice(run: RingRun): RingResult {
   const q = new DeviceQueue(mem, layoutSplitQueue(0, run.ringSize, 128), { eventIdx: notify });
   const kick = new Doorbell(ctl, CTL.KICK);
   const irq = new Doorbell(ctl, CTL.IRQ);
+  const poller = new IdlePoller(ctl);
   const { count, batch, spin } = run;
   const chain = q.chain;
   let done = 0;
   let pending = 0;
   let interrupts = 0;
   let sleeps = 0;
-  let idle = 0;
   startTogether(ctl);
   const t0 = process.hrtime.bigint();
   if (notify) q.disableNotifications();
@@ -116,12 +152,12 @@ function runDevice(run: RingRun): RingResult {
     if (head >= 0) {
       q.push(head, chain.writableLen);
       done++;
+      poller.busy();
       if (++pending < batch) continue;
     } else if (pending === 0) {
-      idle++;
-      if (!notify) relaxSum += relax(RELAX);
       // Dry and nothing to publish: poll again, or ask for a kick and sleep.
-      if (notify) {
+      if (!notify) poller.idle();
+      else {
         if (!q.enableNotifications()) {
           sleeps++;
           sleepOn(kick, spin);
@@ -143,12 +179,11 @@ function runDevice(run: RingRun): RingResult {
     interrupts++;
   }
   const elapsedNs = Number(process.hrtime.bigint() - t0);
-  return { role: 'device', elapsedNs, chains: done, kicks: 0, interrupts, sleeps, idle };
+  const { polls: idle, yields } = poller;
+  return { role: 'device', elapsedNs, chains: done, kicks: 0, interrupts, sleeps, idle, yields };
 }
 
 parentPort!.on('message', (run: RingRun) => {
-  RELAX = run.relax ?? 0;
-  if (relaxSum === 0.5) console.log('unreachable');
   try {
     const r = run.role === 'driver' ? runDriver(run) : runDevice(run);
     parentPort!.postMessage({ ok: true, result: r });
