@@ -53,6 +53,7 @@ export class DeviceQueue {
   private readonly availRing: number;
   private readonly usedRing: number;
   private readonly mask: number;
+  private readonly availIdxAt: number;
   private brokenBy: VirtqueueError | null = null;
 
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DeviceQueueOptions = {}) {
@@ -67,6 +68,7 @@ export class DeviceQueue {
     this.availRing = this.ix.availRing;
     this.usedRing = this.ix.usedRing;
     this.mask = this.ix.mask;
+    this.availIdxAt = this.ix.availIdx;
     const ix = this.ix;
     this.used = new IndexPublisher(
       mem.u16,
@@ -112,27 +114,33 @@ export class DeviceQueue {
     if (this.brokenBy !== null) throw this.brokenBy;
     const last = this.lastAvail;
     if (last === this.availShadow) {
-      const idx = Atomics.load(this.u16, this.ix.availIdx);
+      const idx = Atomics.load(this.u16, this.availIdxAt);
       if (idx === last) return -1;
-      if (((idx - last) & 0xffff) > this.size)
-        return this.breakQueue(
-          'avail-index-jump',
-          `avail.idx ${idx}, last seen ${last}, N=${this.size}`,
-        );
+      if (((idx - last) & 0xffff) > this.size) this.badAvailIndex(idx);
       this.availShadow = idx;
     }
     const head = this.u16[this.availRing + (last & this.mask)];
-    if (head >= this.size)
-      return this.breakQueue(
-        'head-out-of-range',
-        `avail entry ${last} names head ${head} >= ${this.size}`,
-      );
-    if (this.heldWritable[head] >= 0)
-      return this.breakQueue('head-in-flight', `head ${head} offered again before it was used`);
+    if (head >= this.size || this.heldWritable[head] >= 0) this.badHead(head);
     this.lastAvail = (last + 1) & 0xffff;
     const reader = this.chain;
     this.heldWritable[head] = reader.read(head) ? reader.writableLen : 0;
     return head;
+  }
+
+  // Cold paths, kept out of popHead() so that it stays small enough to inline.
+  private badAvailIndex(idx: number): never {
+    const detail = `avail.idx ${idx}, last seen ${this.lastAvail}, N=${this.size}`;
+    return this.breakQueue('avail-index-jump', detail);
+  }
+
+  private badHead(head: number): never {
+    const entry = this.lastAvail;
+    if (head >= this.size)
+      this.breakQueue(
+        'head-out-of-range',
+        `avail entry ${entry} names head ${head} >= ${this.size}`,
+      );
+    return this.breakQueue('head-in-flight', `head ${head} offered again before it was used`);
   }
 
   /** popHead() as an object: a DescriptorChain, or {head, error} for a malformed chain; null when empty. */
@@ -154,7 +162,8 @@ export class DeviceQueue {
     this.heldWritable[head] = -1;
     const at = this.usedRing + 2 * (this.nextUsed & this.mask);
     this.u32[at] = head;
-    this.u32[at + 1] = len;
+    // Often the length this slot held last time round: skip the store.
+    if (this.u32[at + 1] !== len) this.u32[at + 1] = len;
     this.nextUsed = (this.nextUsed + 1) & 0xffff;
   }
 

@@ -57,6 +57,7 @@ export class DriverQueue<T = unknown> {
   private readonly availRing: number;
   private readonly usedRing: number;
   private readonly mask: number;
+  private readonly usedIdxAt: number;
   private readonly u16: Uint16Array;
   private readonly u32: Uint32Array;
   /** Private descriptor links: free list, and each chain's own links. */
@@ -87,6 +88,7 @@ export class DriverQueue<T = unknown> {
     this.availRing = this.ix.availRing;
     this.usedRing = this.ix.usedRing;
     this.mask = this.ix.mask;
+    this.usedIdxAt = this.ix.usedIdx;
     const n = queue.size;
     this.size = n;
     this.eventIdx = opts.eventIdx ?? false;
@@ -205,10 +207,16 @@ export class DriverQueue<T = unknown> {
     this.free--;
     const at = this.descIndex + head * 4;
     const u32 = this.u32;
+    // A word that already holds the right value is not rewritten: the table
+    // is ours (the device only reads it), so the read hits our own cache,
+    // and fewer stores queue behind those waiting for lines the device
+    // holds. (C writes a descriptor in two 8-byte stores; we have four.)
     u32[at] = addr; // a Uint32Array store keeps the low 32 bits
-    u32[at + 1] = addr < TWO_32 ? 0 : Math.floor(addr / TWO_32);
-    u32[at + 2] = len;
-    u32[at + 3] = writable ? VIRTQ_DESC_F_WRITE : 0;
+    const hi = addr < TWO_32 ? 0 : Math.floor(addr / TWO_32);
+    if (u32[at + 1] !== hi) u32[at + 1] = hi;
+    if (u32[at + 2] !== len) u32[at + 2] = len;
+    const flags = writable ? VIRTQ_DESC_F_WRITE : 0;
+    if (u32[at + 3] !== flags) u32[at + 3] = flags;
     this.commit(head, 1, writable ? len : 0, token);
     return true;
   }
@@ -296,29 +304,37 @@ export class DriverQueue<T = unknown> {
     if (this.brokenBy !== null) throw this.brokenBy;
     const last = this.lastUsed;
     if (last === this.usedShadow) {
-      const idx = Atomics.load(this.u16, this.ix.usedIdx);
+      const idx = Atomics.load(this.u16, this.usedIdxAt);
       if (idx === last) return undefined;
-      if (((idx - last) & 0xffff) > this.size)
-        return this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${last}`);
+      if (((idx - last) & 0xffff) > this.size) this.badUsedIndex(idx);
       this.usedShadow = idx;
     }
     const at = this.usedRing + 2 * (last & this.mask);
     const id = this.u32[at];
     const len = this.u32[at + 1];
-    if (id >= this.size) return this.fault('used-id-out-of-range', `used id ${id} >= ${this.size}`);
+    if (id >= this.size) this.badUsed(id, len);
     const token = this.tokens[id];
-    if (token === undefined)
-      return this.fault('used-id-not-outstanding', `used id ${id} is not outstanding`);
-    if (len > this.writableOf[id])
-      return this.fault(
-        'used-len-too-large',
-        `used len ${len} > ${this.writableOf[id]} writable bytes (id ${id})`,
-      );
+    if (token === undefined || len > this.writableOf[id]) this.badUsed(id, len);
     this.release(id);
     this.lastUsed = (last + 1) & 0xffff;
     this.interrupts.follow(this.lastUsed);
     if (this.reclaimedLen !== len) this.reclaimedLen = len;
     return token;
+  }
+
+  // Cold paths, kept out of reclaim() so that it stays small enough to inline.
+  private badUsedIndex(idx: number): never {
+    return this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${this.lastUsed}`);
+  }
+
+  private badUsed(id: number, len: number): never {
+    if (id >= this.size) this.fault('used-id-out-of-range', `used id ${id} >= ${this.size}`);
+    if (this.tokens[id] === undefined)
+      this.fault('used-id-not-outstanding', `used id ${id} is not outstanding`);
+    return this.fault(
+      'used-len-too-large',
+      `used len ${len} > ${this.writableOf[id]} writable bytes (id ${id})`,
+    );
   }
 
   /** Return a chain's descriptors to the free list, following private links only. */
