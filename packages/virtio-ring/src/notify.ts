@@ -1,0 +1,116 @@
+// The two halves of notification suppression, the same on both sides of a
+// queue: publishing this side's index and deciding whether the other side
+// asked to hear about it (IndexPublisher), and asking the other side to
+// notify this one, or not (NotifySwitch). The driver publishes avail.idx
+// and reads avail_event / the used ring's NO_NOTIFY flag; the device
+// publishes used.idx and reads used_event / the avail ring's NO_INTERRUPT.
+
+import { needEvent } from './layout.ts';
+
+export class IndexPublisher {
+  private readonly u16: Uint16Array;
+  private readonly idxAt: number;
+  private readonly eventAt: number;
+  private readonly flagsAt: number;
+  private readonly flag: number;
+  private readonly eventIdx: boolean;
+  private readonly size: number;
+  /** The index last stored, and how many entries it moved since the last decision. */
+  private published = 0;
+  private undecided = 0;
+
+  /**
+   * `idxAt`: u16 index of the index this side publishes; `eventAt`,
+   * `flagsAt`, `flag`: the other side's event index and suppression flag.
+   */
+  constructor(
+    u16: Uint16Array,
+    idxAt: number,
+    eventAt: number,
+    flagsAt: number,
+    flag: number,
+    eventIdx: boolean,
+    size: number,
+  ) {
+    this.u16 = u16;
+    this.idxAt = idxAt;
+    this.eventAt = eventAt;
+    this.flagsAt = flagsAt;
+    this.flag = flag;
+    this.eventIdx = eventIdx;
+    this.size = size;
+  }
+
+  get value(): number {
+    return this.published;
+  }
+
+  /** Store the index once for everything since the last publish. */
+  publish(now: number): void {
+    const moved = (now - this.published) & 0xffff;
+    if (moved === 0) return;
+    Atomics.store(this.u16, this.idxAt, now);
+    this.published = now;
+    this.undecided += moved;
+  }
+
+  /** Did the other side ask to hear about what was published since the last decision? */
+  notifyNeeded(): boolean {
+    const span = this.undecided;
+    if (span === 0) return false;
+    this.undecided = 0;
+    const now = this.published;
+    // A sleeping side's event index is within N of `now`: the window never
+    // needs to reach further back, even after 65536 undecided entries.
+    const old = (now - Math.min(span, this.size)) & 0xffff;
+    // publish()'s seq-cst store orders before these loads (the spec's barrier).
+    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.eventAt), now, old);
+    return (Atomics.load(this.u16, this.flagsAt) & this.flag) === 0;
+  }
+}
+
+export class NotifySwitch {
+  private readonly u16: Uint16Array;
+  private readonly eventAt: number;
+  private readonly flagsAt: number;
+  private readonly flag: number;
+  private readonly eventIdx: boolean;
+  private on = true;
+
+  /** `eventAt`, `flagsAt`, `flag`: this side's own event index and suppression flag. */
+  constructor(u16: Uint16Array, eventAt: number, flagsAt: number, flag: number, eventIdx: boolean) {
+    this.u16 = u16;
+    this.eventAt = eventAt;
+    this.flagsAt = flagsAt;
+    this.flag = flag;
+    this.eventIdx = eventIdx;
+  }
+
+  get enabled(): boolean {
+    return this.on;
+  }
+
+  /** Ask to be notified once the other side's index passes `next`. */
+  enable(next: number): void {
+    if (this.eventIdx) Atomics.store(this.u16, this.eventAt, next);
+    else if (!this.on) Atomics.store(this.u16, this.flagsAt, 0);
+    this.on = true;
+  }
+
+  /**
+   * Ask not to be notified. With EVENT_IDX this is a hint: an event index
+   * just behind `next` is crossed again only after 65536 more entries (one
+   * spurious notification).
+   */
+  disable(next: number): void {
+    if (!this.on) return;
+    this.on = false;
+    if (this.eventIdx) Atomics.store(this.u16, this.eventAt, (next - 1) & 0xffff);
+    else Atomics.store(this.u16, this.flagsAt, this.flag);
+  }
+
+  /** With EVENT_IDX and notifications on, keep the event index at `next` (Linux does this on every reclaim). */
+  follow(next: number): void {
+    if (this.eventIdx && this.on) Atomics.store(this.u16, this.eventAt, next);
+  }
+}
