@@ -39,6 +39,13 @@ function put(m: Int32Array, i: number, a: number): void {
   m[i + 1] = a >= 0 && a < TWO32 ? 0 : Math.floor(a / TWO32);
 }
 
+export interface StubOptions {
+  /** Polls before sleeping (DEFAULT_GUEST_SPIN). */
+  spin?: number;
+  /** Give up (throw) after this long without an answer; a kernel waits forever (default). */
+  timeoutMs?: number;
+}
+
 /**
  * The guest-side stub: `hypercall(nr, ...args)` returns the call's result
  * (>= 0) or a negative errno. Arguments are integers (u64 as far as a JS
@@ -47,8 +54,10 @@ function put(m: Int32Array, i: number, a: number): void {
 export function createHypercall(
   mailbox: SharedArrayBuffer,
   doorbell: SharedArrayBuffer,
-  spin = DEFAULT_GUEST_SPIN,
+  opts: StubOptions = {},
 ): Hypercall {
+  const spin = opts.spin ?? DEFAULT_GUEST_SPIN;
+  const timeoutMs = opts.timeoutMs ?? Infinity;
   const m = new Int32Array(mailbox);
   const db = new Int32Array(doorbell);
   const { state, nr: NR, args, result, guest_sleeping, svc_sleeping } = MAILBOX;
@@ -70,7 +79,9 @@ export function createHypercall(
     while (Atomics.load(m, state) === request && --i > 0) {}
     if (i === 0) {
       Atomics.store(m, guest_sleeping, 1);
-      while (Atomics.load(m, state) === request) Atomics.wait(m, state, request);
+      while (Atomics.load(m, state) === request)
+        if (Atomics.wait(m, state, request, timeoutMs) === 'timed-out')
+          throw new Error(`hypercall ${nr}: no answer from the hypervisor in ${timeoutMs} ms`);
       Atomics.store(m, guest_sleeping, 0);
     }
     return m[result + 1] * TWO32 + (m[result] >>> 0);
