@@ -135,7 +135,8 @@ describe('multicall', () => {
     ops.forEach(([op, ...args], i) => {
       const e = at + i * MULTICALL_ENTRY_SIZE;
       d.dv.setUint32(e + MULTICALL_ENTRY.op, op, true);
-      args.forEach((a, k) => d.dv.setUint32(e + MULTICALL_ENTRY.args + 8 * k, a, true));
+      for (const [k, a] of args.entries())
+        d.dv.setUint32(e + MULTICALL_ENTRY.args + 8 * k, a, true);
     });
   }
   const result = (d: ReturnType<ReturnType<typeof rig>['domain']>, at: number, i: number) =>
