@@ -2,12 +2,13 @@
 import type { AppSpec } from './app.ts';
 import { crash } from './crash.ts';
 import { evtchnPingpong } from './evtchn-pingpong.ts';
+import { exit } from './exit.ts';
 import { hcallBench } from './hcall-bench.ts';
 import { hello } from './hello.ts';
 import { sleep } from './sleep.ts';
 
 export const APPS: ReadonlyMap<string, AppSpec> = new Map(
-  [hello, sleep, evtchnPingpong, hcallBench, crash].map((a) => [a.name, a]),
+  [hello, sleep, evtchnPingpong, hcallBench, exit, crash].map((a) => [a.name, a]),
 );
 
 /** A command line split into words. */
