@@ -148,6 +148,8 @@ export const MAX_HYPERCALL_ARGS = 6;
 /** multicall_entry: op u64, result i64, args[6] u64. */
 export const MULTICALL_ENTRY = { op: 0, result: 8, args: 16 } as const;
 export const MULTICALL_ENTRY_SIZE = 64;
+/** A multicall list starts on this boundary (-EINVAL otherwise). */
+export const MULTICALL_ALIGN = 8;
 
 /** memory_op(memory_map) argument: nr_entries u32 (in: room, out: used), buffer u64. */
 export const MEMORY_MAP = { nr_entries: 0, buffer: 8 } as const;

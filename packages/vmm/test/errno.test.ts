@@ -96,6 +96,7 @@ describe('-EINVAL for bad ports and arguments', () => {
     ['poll with no ports', H.sched_op, [SCHEDOP.poll, 0x10000, 0, 0]],
     ['poll on port 0', H.sched_op, [SCHEDOP.poll, 0x10000, 1, 0]],
     ['multicall longer than its limit', H.multicall, [0x10000, LIMITS.multicall_entries + 1]],
+    ['multicall list not 8-byte aligned', H.multicall, [0x10004, 1]],
     ['features submap 1', H.xen_version, [XENVER.get_features, 1]],
     [
       'vcpu time area not 8-aligned',
