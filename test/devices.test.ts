@@ -76,3 +76,24 @@ test('the pvkit kernel reports a device it has no driver for, and boots on', asy
   expect(dom.consoleLog[2]).toBe('  vcpus: 1; devices: vda (virtio-blk); cmdline: ""');
   expect(dom.consoleLog).toContain('devices: vda (virtio-blk): no driver, left alone');
 });
+
+test('a backend that fails to attach fails the create: earlier backends detached, no domain left', async () => {
+  let detached = 0;
+  registerDeviceBackend({
+    key: 'disks',
+    deviceType: DEVICE_TYPE.blk,
+    validate: () => null,
+    nrQueues: () => 1,
+    attach: async (ctx) => {
+      if (ctx.index === 1) throw new Error('disk 1: image is locked');
+      return { detach: async () => void detached++ };
+    },
+  });
+  const vmm = testVmm();
+  await expect(
+    vmm.createDomains([guestConfig('halfdisk', 'devices', { disks: [{}, {}] })]),
+  ).rejects.toThrow('disk 1: image is locked');
+  expect(detached).toBe(1);
+  expect(vmm.domains).toEqual([]);
+  expect(vmm.serviceStats()?.domains ?? 0).toBe(0);
+});

@@ -3,6 +3,7 @@
 // guest reaches them by pvkit_mmio_op. A device type plugs in with
 // registerMmioModel in devices/builtin.ts, which the service worker imports.
 // Until one does, every access is -ENODEV.
+import type { MessagePort } from 'node:worker_threads';
 import type { ServiceDomain } from '../service/domain.ts';
 import type { ServiceDeviceSetup } from '../service/protocol.ts';
 
@@ -17,6 +18,8 @@ export interface MmioModelContext {
   device: ServiceDeviceSetup;
   /** The handle the guest passes to pvkit_mmio_op (index in the device table). */
   handle: number;
+  /** The backend's control port (device.port), for setup messages such as DRIVER_OK. */
+  port?: MessagePort;
 }
 
 export type MmioModelFactory = (ctx: MmioModelContext) => MmioDeviceModel;
@@ -42,7 +45,12 @@ export function mmioModelFor(d: ServiceDomain, handle: number): MmioDeviceModel 
   const device = d.devices[handle];
   const factory = device && factories.get(device.type);
   if (!factory) return undefined;
-  const model = factory({ domain: d, device, handle });
+  const model = factory({
+    domain: d,
+    device,
+    handle,
+    ...(device.port ? { port: device.port } : {}),
+  });
   list[handle] = model;
   return model;
 }

@@ -4,6 +4,7 @@
 // and how to attach its backend when the domain is created. Config parsing
 // knows nothing of any device: it hands each entry of those arrays to the
 // registered type, so the blk and net engineers plug in here and nowhere else.
+import type { MessagePort } from 'node:worker_threads';
 
 /** Config keys whose entries are devices. */
 export const DEVICE_CONFIG_KEYS = ['disks', 'nics'] as const;
@@ -29,6 +30,12 @@ export interface DeviceAttachContext {
 export interface DeviceAttachment {
   /** Stop the backend and release what it holds; called at domain teardown. */
   detach(): Promise<void>;
+  /**
+   * A port to the backend for the register model (setup messages such as
+   * DRIVER_OK with the queue addresses): transferred to the hypervisor
+   * service and handed to the model's factory as MmioModelContext.port.
+   */
+  port?: MessagePort;
 }
 
 export interface DeviceBackendType {

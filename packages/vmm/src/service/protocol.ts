@@ -14,6 +14,8 @@ export interface ServiceDeviceSetup {
   nrQueues: number;
   /** The config entry (validated by the device type's hook on the main thread). */
   config: Record<string, unknown>;
+  /** The backend's control port, if its attachment has one. */
+  port?: MessagePort;
 }
 
 export interface DomainSetup {

@@ -1,7 +1,7 @@
 // The toolstack's handle on the hypervisor service worker: start it, send
 // it control messages (and wake it to read them), await acknowledgements.
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import {
   createServiceDoorbell,
   SERVICE_COUNTER,
@@ -76,8 +76,8 @@ export class ServiceClient {
   }
 
   /** Send a control message and wake the service to read it. */
-  send(msg: ToService): void {
-    this.port.postMessage(msg);
+  send(msg: ToService, transfer: readonly MessagePort[] = []): void {
+    this.port.postMessage(msg, transfer);
     Atomics.add(this.controlWords, SERVICE_CONTROL.seq, 1);
     const db = new Int32Array(this.doorbell);
     Atomics.add(db, SERVICE_DOORBELL.seq, 1);

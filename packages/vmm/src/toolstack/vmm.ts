@@ -20,7 +20,12 @@ import { bundleEntry } from '../boot/bundle.ts';
 import { buildGuestImage, type DeviceEntry } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
-import { DEVICE_CONFIG_KEYS, deviceBackendFor } from '../devices/registry.ts';
+import {
+  DEVICE_CONFIG_KEYS,
+  type DeviceAttachment,
+  type DeviceConfigKey,
+  deviceBackendFor,
+} from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
@@ -28,6 +33,12 @@ import { ServiceClient, type ServiceStats } from './service-client.ts';
 const require = createRequire(import.meta.url);
 /** The built-in guest kernel's worker entry. */
 export const KERNEL_ENTRY = join(dirname(require.resolve('@pvkit/guest-kernel')), 'entry.ts');
+
+interface DevicePlan {
+  key: DeviceConfigKey;
+  entry: Record<string, unknown>;
+  index: number;
+}
 
 export interface VmmOptions {
   /** µs the service keeps spinning after the last trap before it sleeps (default 50). */
@@ -113,11 +124,7 @@ export class Vmm extends EventEmitter<{
   private async create(config: DomainConfig): Promise<Domain> {
     const domid = this.nextDomid++;
     const devices: DeviceEntry[] = [];
-    const plans: {
-      key: (typeof DEVICE_CONFIG_KEYS)[number];
-      entry: Record<string, unknown>;
-      index: number;
-    }[] = [];
+    const plans: DevicePlan[] = [];
     let port = 1;
     let bell = 0;
     for (const key of DEVICE_CONFIG_KEYS) {
@@ -155,39 +162,65 @@ export class Vmm extends EventEmitter<{
     const doorbells = bell > 0 ? new SharedArrayBuffer(Math.ceil((bell * 4) / 64) * 64) : null;
     const dom = new Domain(domid, config, image.memory, counters, mailboxes, doorbells);
     this.byId.set(domid, dom);
-    this.service().send({
-      t: 'create',
-      setup: {
-        domid,
-        name: config.name,
-        memory: image.memory,
-        mailboxes,
-        counters,
-        reservedBytes: image.reservedBytes,
-        devices: devices.map((d, i) => ({
-          type: d.type,
-          id: d.id,
-          evtchn: d.evtchn,
-          nrQueues: d.nrQueues,
-          config: plans[i].entry,
-        })),
-      },
-    });
-    dom.devices = await Promise.all(
-      plans.map((p, i) =>
-        (deviceBackendFor(p.key) as NonNullable<ReturnType<typeof deviceBackendFor>>).attach({
+    dom.devices = await this.attachDevices(dom, plans, devices, doorbells);
+    // Backends first: a backend's control port goes to the service with the domain.
+    const ports = dom.devices.flatMap((d) => (d.port ? [d.port] : []));
+    this.service().send(
+      {
+        t: 'create',
+        setup: {
           domid,
-          domainName: config.name,
+          name: config.name,
           memory: image.memory,
-          doorbells: doorbells as SharedArrayBuffer,
-          doorbell: devices[i].doorbell,
-          evtchn: devices[i].evtchn,
-          entry: p.entry,
-          index: p.index,
-        }),
-      ),
+          mailboxes,
+          counters,
+          reservedBytes: image.reservedBytes,
+          devices: devices.map((d, i) => ({
+            type: d.type,
+            id: d.id,
+            evtchn: d.evtchn,
+            nrQueues: d.nrQueues,
+            config: plans[i].entry,
+            ...(dom.devices[i].port ? { port: dom.devices[i].port } : {}),
+          })),
+        },
+      },
+      ports,
     );
     return dom;
+  }
+
+  /** Attach every device's backend, in order; on a failure, detach those attached and forget the domain. */
+  private async attachDevices(
+    dom: Domain,
+    plans: DevicePlan[],
+    devices: DeviceEntry[],
+    doorbells: SharedArrayBuffer | null,
+  ): Promise<DeviceAttachment[]> {
+    const attached: DeviceAttachment[] = [];
+    try {
+      for (const [i, p] of plans.entries()) {
+        const backend = deviceBackendFor(p.key);
+        if (!backend || !doorbells) throw new ConfigError(`${p.key}: no backend registered`);
+        attached.push(
+          await backend.attach({
+            domid: dom.domid,
+            domainName: dom.name,
+            memory: dom.memory,
+            doorbells,
+            doorbell: devices[i].doorbell,
+            evtchn: devices[i].evtchn,
+            entry: p.entry,
+            index: p.index,
+          }),
+        );
+      }
+    } catch (e) {
+      await Promise.all(attached.map((a) => a.detach()));
+      this.byId.delete(dom.domid);
+      throw e;
+    }
+    return attached;
   }
 
   /** Start the domain's vCPU at its kernel's entry. */
