@@ -70,7 +70,8 @@ export function rig() {
         m[MAILBOX.nr] = nr;
         for (let i = 0; i < 6; i++) writeI64(m, MAILBOX.args + 2 * i, args[i] ?? 0);
         Atomics.store(m, MAILBOX.state, MAILBOX_STATE.request);
-        svc.scan(hostClockMs());
+        svc.scan();
+        svc.settle();
         if (Atomics.load(m, MAILBOX.state) !== MAILBOX_STATE.done) return null;
         return readI64(m, MAILBOX.result);
       },

@@ -3,7 +3,7 @@
 // sleep on the doorbell with the next timer deadline as the timeout. Before
 // sleeping, tell every vCPU to ring the doorbell, then look once more, so a
 // trap published in between is never left waiting.
-import { hostClockMs, SERVICE_COUNTER, SERVICE_DOORBELL } from '@pvkit/hypercall';
+import { SERVICE_COUNTER, SERVICE_DOORBELL } from '@pvkit/hypercall';
 import { SERVICE_CONTROL, type ToService } from './protocol.ts';
 import type { Service } from './service.ts';
 
@@ -28,8 +28,6 @@ export function runServiceLoop(svc: Service, io: LoopIo): void {
   const spinMs = io.spinUs / 1000;
   const c = svc.counters;
   let seenCtl = -1;
-  let now = hostClockMs();
-  let lastTrap = now;
   let idle = 0;
   for (;;) {
     const ctl = Atomics.load(io.controlWords, SERVICE_CONTROL.seq);
@@ -41,34 +39,34 @@ export function runServiceLoop(svc: Service, io: LoopIo): void {
       }
     }
     c[SERVICE_COUNTER.passes] += 1;
-    const t = svc.scan(now);
-    if (t !== 0) {
-      now = lastTrap = t;
-      idle = 0;
+    if (svc.scan()) {
+      idle = 0; // the answer's end is stamped at the next idle pass
+    } else if (svc.unsettled) {
+      svc.settle();
     } else if (++idle % CLOCK_EVERY === 0) {
-      now = hostClockMs();
+      svc.settle(); // nothing to account: just read the clock
     } else {
       continue;
     }
-    if (now >= svc.nextTimerMs) {
-      svc.fireTimers(now);
-      lastTrap = now;
+    if (svc.now >= svc.nextTimerMs) {
+      svc.fireTimers(svc.now);
+      svc.lastTrapMs = svc.now;
     }
-    if (t !== 0 || now - lastTrap < spinMs) continue;
+    if (svc.now - svc.lastTrapMs < spinMs || idle === 0) continue;
 
     svc.setSleeping(true);
     const seq = Atomics.load(io.doorbell, SERVICE_DOORBELL.seq);
     const ready =
       svc.anyRequest() ||
       Atomics.load(io.controlWords, SERVICE_CONTROL.seq) !== seenCtl ||
-      hostClockMs() >= svc.nextTimerMs;
+      svc.settle() >= svc.nextTimerMs;
     if (!ready) {
       c[SERVICE_COUNTER.sleeps] += 1;
-      const timeout = svc.nextTimerMs === Infinity ? undefined : svc.nextTimerMs - hostClockMs();
+      const timeout = svc.nextTimerMs === Infinity ? undefined : svc.nextTimerMs - svc.now;
       Atomics.wait(io.doorbell, SERVICE_DOORBELL.seq, seq, timeout);
       c[SERVICE_COUNTER.wakeups] += 1;
     }
     svc.setSleeping(false);
-    now = lastTrap = hostClockMs();
+    svc.lastTrapMs = svc.settle();
   }
 }
