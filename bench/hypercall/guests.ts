@@ -35,7 +35,10 @@ export function line(dom: Domain, re: RegExp, ms: number): Promise<RegExpExecArr
 export const banner = (dom: Domain, ms = 30_000) => line(dom, new RegExp(`^${BANNER_PREFIX}`), ms);
 
 /** Boot the domains of `raw` in a fresh VMM, run `body`, always close the VMM. */
-export async function withDomains<T>(raw: unknown, body: (doms: Domain[], vmm: Vmm) => Promise<T>): Promise<T> {
+export async function withDomains<T>(
+  raw: unknown,
+  body: (doms: Domain[], vmm: Vmm) => Promise<T>,
+): Promise<T> {
   const vmm = new Vmm();
   try {
     const doms = await vmm.createDomains(parseConfig(raw));
