@@ -7,9 +7,14 @@ import { TRACE_RECORD, TRACE_RECORD_SIZE } from './trace.ts';
 
 type Row = readonly (string | number)[];
 
+/** A markdown table with padded columns (as Biome formats markdown). */
 function table(head: Row, rows: readonly Row[]): string {
-  const line = (r: Row) => `| ${r.map(String).join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+  const all = [head, ...rows].map((r) => r.map(String));
+  const width = head.map((_, i) => Math.max(3, ...all.map((r) => r[i].length)));
+  const line = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(width[i])).join(' | ')} |`;
+  return [line(all[0]), line(width.map((w) => '-'.repeat(w))), ...all.slice(1).map(line)].join(
+    '\n',
+  );
 }
 
 const hex = (x: number) => `0x${x.toString(16).padStart(4, '0')}`;

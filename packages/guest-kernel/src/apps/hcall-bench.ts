@@ -46,7 +46,9 @@ export const hcallBench: AppSpec = {
       const { mean, best } = chunked(iters, (n) => {
         for (let i = 0; i < n; i++) hc(HYPERVISOR.xen_version, XENVER.version);
       });
-      sys.print(`hcall-bench: null ${iters} calls, ${mean.toFixed(1)} ns per call (best chunk ${best.toFixed(1)})`);
+      sys.print(
+        `hcall-bench: null ${iters} calls, ${mean.toFixed(1)} ns per call (best chunk ${best.toFixed(1)})`,
+      );
     }
     if (which === undefined || which === 'multicall') {
       const gpa = sys.allocPages(Math.ceil((BATCH * MULTICALL_ENTRY_SIZE) / PAGE_SIZE));
