@@ -1,7 +1,7 @@
 // Event channels between real domains, and the 2-level masking rules seen
 // from a guest.
 import { expect, test } from 'vitest';
-import { boot, exitOf, guestConfig, testVmm } from './lib/harness.ts';
+import { boot, exitOf, guestConfig, lineMatching, testVmm } from './lib/harness.ts';
 
 test('two domains bounce an interdomain event; both count every send and delivery', async () => {
   const vmm = testVmm();
@@ -40,4 +40,18 @@ test('an event sent while its port is masked is pending only, and arrives on unm
     'upcall-after-unmask 1',
     `selector-after-unmask ${1 << (port >>> 5)}`,
   ]);
+});
+
+test('sched_op(poll) times out with nothing pending; console input raises VIRQ_CONSOLE and ends the poll', async () => {
+  const vmm = testVmm();
+  const [dom] = await vmm.createDomains([guestConfig('poller', 'console-poll')]);
+  vmm.start(dom);
+  await lineMatching(dom, /^ready$/);
+  const timeout = dom.consoleLog[0].match(/^poll-timeout (-?\d+) after-ms (\d+) pending (\d)$/);
+  expect(timeout?.[1]).toBe('0');
+  expect(Number(timeout?.[2])).toBeGreaterThanOrEqual(100);
+  expect(timeout?.[3]).toBe('0');
+  vmm.consoleInput(dom, 'hi there');
+  expect(await exitOf(dom)).toEqual({ reason: 'poweroff', code: 0 });
+  expect(dom.consoleLog.slice(2)).toEqual(['read hi there', 'read-again 0']);
 });

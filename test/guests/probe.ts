@@ -16,12 +16,16 @@ import {
   MAILBOX,
   MMIOOP,
   MULTICALL_ENTRY,
+  readTimeInfo,
   SCHEDOP,
   SERVICE_DOORBELL,
   SHUTDOWN,
   START_INFO,
   START_INFO_MAGIC,
+  schedPoll,
+  systemTimeNs,
   VCPU_INFO,
+  VIRQ,
   vcpuInfoWord,
   XENVER,
 } from '../../packages/hypercall/src/index.ts';
@@ -88,6 +92,22 @@ const scripts: Record<string, () => void> = {
     print(`mmio-read-9 ${hc(H.pvkit_mmio_op, MMIOOP.read, 9, 0, 0, 4)}`);
     print(`mmio-narrow ${hc(H.pvkit_mmio_op, MMIOOP.read, 0, 0, 0, 2)}`);
     print(`doorbells ${boot.deviceDoorbells ? boot.deviceDoorbells.byteLength : 0}`);
+  },
+  /** Wait for console input with sched_op(poll) on VIRQ_CONSOLE, first with nothing to read. */
+  'console-poll'() {
+    const port = hc(H.event_channel_op, EVTCHNOP.bind_virq, VIRQ.console, 0);
+    dv.setUint32(SCRATCH, port, true);
+    const clock = readTimeInfo(boot.memory, vcpuInfoWord(0, VCPU_INFO.time) << 2);
+    const t0 = systemTimeNs(clock);
+    const r = schedPoll(hc, words, [port], SCRATCH, t0 + 100e6, () => systemTimeNs(clock));
+    print(
+      `poll-timeout ${r} after-ms ${Math.floor((systemTimeNs(clock) - t0) / 1e6)} pending ${isEventPending(words, port) ? 1 : 0}`,
+    );
+    print('ready');
+    schedPoll(hc, words, [port], SCRATCH, 0, () => systemTimeNs(clock));
+    const n = hc(H.console_io, CONSOLEIO.read, 64, SCRATCH + 64);
+    print(`read ${new TextDecoder().decode(u8.slice(SCRATCH + 64, SCRATCH + 64 + n))}`);
+    print(`read-again ${hc(H.console_io, CONSOLEIO.read, 64, SCRATCH + 64)}`);
   },
   throw() {
     print('about to throw');

@@ -159,8 +159,7 @@ export class Service implements ServiceContext {
       this.crash(d, `VMM error in ${name}: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
-    if (d.dead) return; // shut down in this call: no answer
-    mailboxAnswer(m, r);
+    if (!d.dead) mailboxAnswer(m, r); // shut down in this call: no answer, still counted
     this.last = d;
     this.lastV = v;
     this.lastNr = nr;
@@ -270,9 +269,14 @@ export class Service implements ServiceContext {
         if (d && port) this.raise(d, port);
         return;
       }
-      case 'console-in':
-        this.domains.get(msg.domid)?.consoleIn.push(msg.bytes);
+      case 'console-in': {
+        const d = this.domains.get(msg.domid);
+        if (!d) return;
+        d.consoleIn.push(msg.bytes);
+        const port = d.virqPorts[VIRQ.console];
+        if (port !== 0) this.raise(d, port);
         return;
+      }
       case 'trace':
         this.trace = msg.ring ? new TraceRing(msg.ring) : null;
         this.post({ t: 'ack', id: msg.id, ok: true });

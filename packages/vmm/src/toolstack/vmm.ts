@@ -265,6 +265,16 @@ export class Vmm extends EventEmitter<{
       this.setState(dom, 'running');
   }
 
+  /** Type text on the domain's console: console_io(read) returns it; VIRQ_CONSOLE is raised. */
+  consoleInput(dom: Domain, text: string): void {
+    if (!dom.alive) throw new Error(`domain ${dom.name} is ${dom.state}`);
+    this.service().send({
+      t: 'console-in',
+      domid: dom.domid,
+      bytes: new TextEncoder().encode(text),
+    });
+  }
+
   /** Ask the guest to shut down (VIRQ shutdown_request); destroy it if it has not in graceMs. */
   async shutdown(dom: Domain, graceMs = 5000): Promise<ExitInfo> {
     if (!dom.alive) return dom.exit as ExitInfo;
