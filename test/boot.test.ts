@@ -2,7 +2,7 @@
 // the exit code the toolstack sees.
 import { expect, test } from 'vitest';
 import { BANNER_PREFIX } from '../packages/guest-kernel/src/index.ts';
-import { boot, exitOf, lineMatching, testVmm, within } from './lib/harness.ts';
+import { boot, exitOf, guestConfig, lineMatching, testVmm, within } from './lib/harness.ts';
 
 test('the banner names the kernel, the domain, its memory and devices', async () => {
   const vmm = testVmm();
@@ -79,3 +79,25 @@ test('8 domains at once, each with its own console', async () => {
     expect(d.consoleLog.filter((l) => l.includes('Hello'))).toHaveLength(1);
   }
 });
+
+test.each([
+  [
+    'magic',
+    'pvkit: start_info magic 0xdeadbeef is not 0x314b5650 ("PVK1"): not booted by a pvkit VMM',
+  ],
+  ['abi', "pvkit: start_info ABI version 2.3 does not match this kernel's 1.x"],
+])(
+  'a start_info with a bad %s: one clear console line, then shutdown(crash)',
+  async (what, line) => {
+    const vmm = testVmm();
+    const [dom] = await vmm.createDomains([
+      guestConfig(`bad-${what}`, what, {
+        kernel: new URL('./guests/tampered.ts', import.meta.url).pathname,
+      }),
+    ]);
+    vmm.start(dom);
+    expect(await exitOf(dom)).toEqual({ reason: 'crash', code: 1, detail: line });
+    expect(dom.consoleLog).toEqual([line]);
+    expect(dom.state).toBe('crashed');
+  },
+);

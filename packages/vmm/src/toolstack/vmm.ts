@@ -323,7 +323,10 @@ export class Vmm extends EventEmitter<{
     } else if (m.t === 'shutdown') {
       const reason = exitReasonOf(m.reason);
       const crashed = reason === 'crash';
-      const detail = crashed ? dom.consoleLog.findLast((l) => l.startsWith('panic:')) : undefined;
+      // The guest's own last word on why: its panic line, else its last line.
+      const detail = crashed
+        ? (dom.consoleLog.findLast((l) => l.startsWith('panic:')) ?? dom.consoleLog.at(-1))
+        : undefined;
       void this.finish(
         dom,
         { reason, code: m.code, ...(detail ? { detail } : {}) },
