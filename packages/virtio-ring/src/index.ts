@@ -1,4 +1,33 @@
-// @pvkit/virtio-ring: see README.md
-
+// @pvkit/virtio-ring: split virtqueues in shared memory (see README.md).
+export type { DescriptorChain, MalformedChain, PoppedChain, Segment } from './chain.ts';
+export { isMalformed } from './chain.ts';
+export { ChainReader } from './chain-reader.ts';
+export type { DeviceQueueOptions } from './device-queue.ts';
+export { DeviceQueue } from './device-queue.ts';
+export { DOORBELL_STRIDE, DOORBELL_WORDS, Doorbell } from './doorbell.ts';
+export type { DriverInitFailure, DriverInitOptions, DriverInitResult } from './driver-init.ts';
+export { initMmioDriver } from './driver-init.ts';
+export type { BufferRef, DriverQueueOptions } from './driver-queue.ts';
+export { DriverQueue } from './driver-queue.ts';
+export type { DeviceQueueFaultKind, VirtqueueErrorKind } from './errors.ts';
+export { DeviceFaultError, VirtqueueError, VirtqueueUsageError } from './errors.ts';
+export * from './features.ts';
+export * from './layout.ts';
+export type { GuestMemoryErrorKind } from './memory.ts';
+export { GuestMemory, GuestMemoryError, LITTLE_ENDIAN_HOST } from './memory.ts';
+export { MmioDevice } from './mmio-device.ts';
+export * from './mmio-regs.ts';
+export type {
+  MmioDeviceOptions,
+  MmioHooks,
+  MmioProtocolError,
+  MmioProtocolErrorKind,
+  MmioQueueState,
+} from './mmio-types.ts';
+export type { RingIndices } from './queue-setup.ts';
+export { ringIndices } from './queue-setup.ts';
+export * from './status.ts';
+export type { RawDescriptor } from './testing.ts';
+export { RawDriver } from './testing.ts';
 export * from './blk/index.ts';
 export * from './net/index.ts';

@@ -1,0 +1,124 @@
+// `pnpm bench ring`: chains per second through one split virtqueue between
+// two workers (the real @pvkit/virtio-ring driver and device halves), ring
+// size 256, one-buffer chains, set beside the same algorithm in C
+// (bench/native/ring.c), run interleaved round by round in the same process.
+import { Worker } from 'node:worker_threads';
+import { buildNative, runNative } from './lib/native.ts';
+import { median, ratioOf } from './lib/stats.ts';
+import type { BenchCase, BenchOptions } from './lib/types.ts';
+import { CTL, memBytes, type RingMode, type RingResult, type RingRun } from './ring/protocol.ts';
+
+const RING_SIZE = 256;
+const SPIN = 1000;
+const CASES: { mode: RingMode; batch: number }[] = [
+  { mode: 'poll', batch: 1 },
+  { mode: 'poll', batch: 16 },
+  { mode: 'poll', batch: 64 },
+  { mode: 'notify', batch: 1 },
+  { mode: 'notify', batch: 16 },
+  { mode: 'notify', batch: 64 },
+];
+const NATIVE_NAME = 'C, two pthreads, same algorithm';
+
+type Reply = { ok: true; result: RingResult } | { ok: false; error: string };
+
+function startWorker(): Worker {
+  return new Worker(new URL('../test/support/ts-worker.mjs', import.meta.url), {
+    workerData: { entry: new URL('./ring/worker.ts', import.meta.url).href },
+  });
+}
+
+function ask(w: Worker, run: RingRun): Promise<RingResult> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: Reply) => {
+      w.off('error', onError);
+      if (m.ok) resolve(m.result);
+      else reject(new Error(`${run.role}: ${m.error}`));
+    };
+    const onError = (e: Error) => {
+      w.off('message', onMessage);
+      reject(e);
+    };
+    w.once('message', onMessage);
+    w.once('error', onError);
+  });
+}
+
+async function runJs(
+  workers: [Worker, Worker],
+  mode: RingMode,
+  batch: number,
+  count: number,
+): Promise<{ mops: number; driver: RingResult; device: RingResult }> {
+  const mem = new SharedArrayBuffer(memBytes(RING_SIZE));
+  const ctl = new SharedArrayBuffer(CTL.WORDS * 4);
+  const base = { mode, batch, ringSize: RING_SIZE, count, spin: SPIN, mem, ctl };
+  const pDriver = ask(workers[0], { ...base, role: 'driver' });
+  const pDevice = ask(workers[1], { ...base, role: 'device' });
+  workers[0].postMessage({ ...base, role: 'driver' });
+  workers[1].postMessage({ ...base, role: 'device' });
+  const [driver, device] = await Promise.all([pDriver, pDevice]);
+  if (driver.chains !== count || device.chains !== count)
+    throw new Error(`moved ${driver.chains}/${device.chains} of ${count} chains`);
+  return { mops: count / driver.elapsedNs / 1e-3, driver, device };
+}
+
+export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
+  const native = buildNative('ring');
+  if (!native.ok) opts.log(`ring: ${native.reason}`);
+  const workers: [Worker, Worker] = [startWorker(), startWorker()];
+  const out: BenchCase[] = [];
+  try {
+    for (const { mode, batch } of CASES) {
+      const id = `${mode}-b${batch}`;
+      const count =
+        mode === 'poll' ? (opts.quick ? 400_000 : 8_000_000) : opts.quick ? 100_000 : 1_500_000;
+      // One unmeasured run so that both workers' code is optimised.
+      await runJs(workers, mode, batch, Math.min(count, 200_000));
+      const samples: number[] = [];
+      const nativeSamples: number[] = [];
+      let last: Awaited<ReturnType<typeof runJs>> | null = null;
+      for (let r = 0; r < opts.runs; r++) {
+        last = await runJs(workers, mode, batch, count);
+        samples.push(last.mops);
+        if (native.ok) {
+          const c = runNative(native.path, [
+            mode,
+            String(batch),
+            String(RING_SIZE),
+            String(count * 2),
+          ]);
+          nativeSamples.push(c.mops);
+        }
+      }
+      const value = median(samples);
+      const floor = native.ok ? median(nativeSamples) : null;
+      const extra: Record<string, number> = {};
+      if (last && mode === 'notify') {
+        extra.kicksPerChain = last.driver.kicks / count;
+        extra.interruptsPerChain = last.device.interrupts / count;
+        extra.driverSleeps = last.driver.sleeps;
+        extra.deviceSleeps = last.device.sleeps;
+      }
+      out.push({
+        case: id,
+        value,
+        unit: 'Mops/s',
+        native: floor,
+        nativeName: native.ok ? NATIVE_NAME : native.reason,
+        ratio: ratioOf(value, floor, true),
+        params: { ringSize: RING_SIZE, batch, mode, chains: count, spin: SPIN },
+        samples,
+        ...(native.ok ? { nativeSamples } : {}),
+        ...(Object.keys(extra).length ? { extra } : {}),
+      });
+      opts.log(
+        `ring ${id}: ${value.toFixed(2)} Mops/s` +
+          (floor === null ? '' : `, C ${floor.toFixed(2)}, ratio ${(value / floor).toFixed(2)}`),
+      );
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return out;
+}

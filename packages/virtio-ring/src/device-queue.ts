@@ -1,0 +1,225 @@
+// The device half of a split virtqueue: take available chains (validated),
+// give them back through the used ring, and decide when to interrupt.
+//
+// Shared fields are read only when this side runs out: `avail.idx` is
+// loaded again only once every entry seen so far has been popped, and
+// `used.idx` is stored once per publish(), not once per push().
+
+import type { PoppedChain, Segment } from './chain.ts';
+import { ChainReader } from './chain-reader.ts';
+import { VirtqueueError, VirtqueueUsageError } from './errors.ts';
+import {
+  MAX_QUEUE_SIZE,
+  needEvent,
+  type QueueAddresses,
+  VRING_AVAIL_F_NO_INTERRUPT,
+  VRING_USED_F_NO_NOTIFY,
+} from './layout.ts';
+import type { GuestMemory } from './memory.ts';
+import { type RingIndices, ringIndices } from './queue-setup.ts';
+
+export interface DeviceQueueOptions {
+  /** VIRTIO_F_EVENT_IDX was negotiated. */
+  eventIdx?: boolean;
+  /** VIRTIO_F_INDIRECT_DESC was negotiated. */
+  indirect?: boolean;
+  /** The device's QueueNumMax (default 32768). */
+  maxSize?: number;
+}
+
+export class DeviceQueue {
+  readonly mem: GuestMemory;
+  readonly size: number;
+  readonly eventIdx: boolean;
+  /**
+   * The chain of the last successful popHead(), in reusable arrays (no
+   * allocation). Overwritten by the next pop.
+   */
+  readonly chain: ChainReader;
+
+  private readonly ix: RingIndices;
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  /** Next avail entry to take, and the last avail.idx loaded (both mod 2^16). */
+  private lastAvail = 0;
+  private availShadow = 0;
+  /** Next used entry to fill, last used.idx stored, used.idx at the last interrupt decision. */
+  private nextUsed = 0;
+  private publishedUsed = 0;
+  /** Entries published since the last interrupt decision (not wrapped at 2^16). */
+  private unsignalled = 0;
+  private notifyOn = true;
+  /** Per head: -1 when not held, else the bytes the device may report written. */
+  private readonly heldWritable: Float64Array;
+  // Hot indices copied out of `ix` (one load fewer each).
+  private readonly availRing: number;
+  private readonly usedRing: number;
+  private readonly mask: number;
+  private heldCount = 0;
+  private brokenBy: VirtqueueError | null = null;
+
+  constructor(mem: GuestMemory, queue: QueueAddresses, opts: DeviceQueueOptions = {}) {
+    this.mem = mem;
+    this.ix = ringIndices(mem, queue, opts.maxSize ?? MAX_QUEUE_SIZE);
+    this.size = queue.size;
+    this.eventIdx = opts.eventIdx ?? false;
+    this.u16 = mem.u16;
+    this.u32 = mem.u32;
+    this.chain = new ChainReader(mem, queue.size, this.ix.desc, opts.indirect ?? false);
+    this.heldWritable = new Float64Array(queue.size).fill(-1);
+    this.availRing = this.ix.availRing;
+    this.usedRing = this.ix.usedRing;
+    this.mask = this.ix.mask;
+  }
+
+  /** Why the queue stopped (it needs a reset: set DEVICE_NEEDS_RESET), or null. */
+  get broken(): VirtqueueError | null {
+    return this.brokenBy;
+  }
+
+  /** Chains popped and not yet pushed back. */
+  get inFlight(): number {
+    return this.heldCount;
+  }
+
+  /** Used entries pushed but not yet published. */
+  get unpublished(): number {
+    return (this.nextUsed - this.publishedUsed) & 0xffff;
+  }
+
+  /**
+   * Take the next available chain into `this.chain` and return its head,
+   * or -1 when the ring is empty. A malformed chain is still returned (its
+   * `chain.error` is set): push(head, 0) it. Throws a VirtqueueError when
+   * the driver broke the queue itself (it then stays broken until reset).
+   */
+  popHead(): number {
+    if (this.brokenBy !== null) throw this.brokenBy;
+    const last = this.lastAvail;
+    if (last === this.availShadow) {
+      const idx = Atomics.load(this.u16, this.ix.availIdx);
+      if (idx === last) return -1;
+      if (((idx - last) & 0xffff) > this.size)
+        return this.breakQueue(
+          'avail-index-jump',
+          `avail.idx ${idx}, last seen ${last}, N=${this.size}`,
+        );
+      this.availShadow = idx;
+    }
+    const head = this.u16[this.availRing + (last & this.mask)];
+    this.lastAvail = (last + 1) & 0xffff;
+    if (head >= this.size)
+      return this.breakQueue(
+        'head-out-of-range',
+        `avail entry ${last} names head ${head} >= ${this.size}`,
+      );
+    if (this.heldWritable[head] >= 0)
+      return this.breakQueue('head-in-flight', `head ${head} offered again before it was used`);
+    this.heldCount++;
+    const reader = this.chain;
+    this.heldWritable[head] = reader.read(head) ? reader.writableLen : 0;
+    return head;
+  }
+
+  /** popHead() as an object: a DescriptorChain, or {head, error} for a malformed chain; null when empty. */
+  pop(): PoppedChain | null {
+    const head = this.popHead();
+    if (head < 0) return null;
+    const c = this.chain;
+    if (c.error !== null) return { head, error: c.error };
+    const segments: Segment[] = new Array(c.count);
+    for (let i = 0; i < c.count; i++)
+      segments[i] = { addr: c.addr[i], len: c.len[i], writable: i >= c.readableCount };
+    return { head, segments, readableLen: c.readableLen, writableLen: c.writableLen };
+  }
+
+  /** Give a popped chain back with `len` bytes written (0 for a malformed chain). Visible after publish(); then ask interruptNeeded(). */
+  push(head: number, len: number): void {
+    // NaN, an index past N (undefined) and a free head (-1) all fail this test.
+    if (!(len >= 0 && len <= this.heldWritable[head])) this.badPush(head, len);
+    this.heldWritable[head] = -1;
+    this.heldCount--;
+    const at = this.usedRing + 2 * (this.nextUsed & this.mask);
+    this.u32[at] = head;
+    this.u32[at + 1] = len;
+    this.nextUsed = (this.nextUsed + 1) & 0xffff;
+  }
+
+  private badPush(head: number, len: number): never {
+    const w = this.heldWritable[head];
+    if (!Number.isInteger(head) || w === undefined || w < 0)
+      throw new VirtqueueUsageError(`push(${head}): not a chain this device holds`);
+    throw new VirtqueueUsageError(`push(${head}, ${len}): chain has ${w} writable bytes`);
+  }
+
+  /** Store used.idx once for everything pushed since the last publish: the driver may now see it. */
+  publish(): void {
+    const now = this.nextUsed;
+    const pushed = (now - this.publishedUsed) & 0xffff;
+    if (pushed === 0) return;
+    Atomics.store(this.u16, this.ix.usedIdx, now);
+    this.publishedUsed = now;
+    this.unsignalled += pushed;
+  }
+
+  /**
+   * After publish(): does the driver want an interrupt for what was
+   * published since the last decision (EVENT_IDX `used_event`, or the avail
+   * ring's NO_INTERRUPT flag)? A driver that polls needs no decision.
+   */
+  interruptNeeded(): boolean {
+    const span = this.unsignalled;
+    if (span === 0) return false;
+    this.unsignalled = 0;
+    const now = this.publishedUsed;
+    // A sleeping driver's event index is within N of `now`: the window
+    // never needs to reach further back, even after 65536 undecided entries.
+    const old = (now - Math.min(span, this.size)) & 0xffff;
+    // publish()'s seq-cst store orders before these loads (the spec's barrier).
+    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.ix.usedEvent), now, old);
+    return (Atomics.load(this.u16, this.ix.availFlags) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+  }
+
+  /** True when avail.idx shows entries not yet popped (loads the shared index). */
+  hasAvailable(): boolean {
+    if (this.brokenBy !== null) return false;
+    if (this.lastAvail !== this.availShadow) return true;
+    return Atomics.load(this.u16, this.ix.availIdx) !== this.lastAvail;
+  }
+
+  /**
+   * Ask the driver for kicks again, then re-check the ring: true means
+   * entries arrived meanwhile, so pop them instead of sleeping (or the
+   * wake-up is lost).
+   */
+  enableNotifications(): boolean {
+    if (this.eventIdx) Atomics.store(this.u16, this.ix.availEvent, this.availShadow);
+    else if (!this.notifyOn) this.setUsedFlags(0);
+    this.notifyOn = true;
+    return this.hasAvailable();
+  }
+
+  /**
+   * Tell the driver not to kick while this side is busy polling. With
+   * EVENT_IDX this is a hint: an event index left behind is crossed again
+   * after 65536 entries, and the driver then kicks once (harmless).
+   */
+  disableNotifications(): void {
+    if (!this.notifyOn) return;
+    this.notifyOn = false;
+    if (this.eventIdx) Atomics.store(this.u16, this.ix.availEvent, (this.availShadow - 1) & 0xffff);
+    else this.setUsedFlags(VRING_USED_F_NO_NOTIFY);
+  }
+
+  private setUsedFlags(flags: number): void {
+    Atomics.store(this.u16, this.ix.usedFlags, flags);
+  }
+
+  private breakQueue(
+    kind: 'avail-index-jump' | 'head-out-of-range' | 'head-in-flight',
+    detail: string,
+  ): never {
+    this.brokenBy = new VirtqueueError(kind, `${detail}; queue stopped, needs reset`);
+    throw this.brokenBy;
+  }
+}

@@ -1,0 +1,87 @@
+// Doorbells: how one side of a queue wakes the other (a kick, or an
+// interrupt) without postMessage. A doorbell is two Int32 words in shared
+// memory, a ring count and a sleeper count, plus, on the waiting side, the
+// last ring count it has seen.
+//
+// Ringing is an Atomics.add; the costly Atomics.notify happens only when
+// the other side has announced that it may sleep. Waiting spins a bounded
+// number of polls first (KVM's halt-polling: a sleeping thread costs tens
+// of microseconds to wake here, a spinning one a few hundred nanoseconds),
+// then sleeps in Atomics.wait with a timeout.
+
+/** Int32 words one doorbell uses: [rings, sleepers]. */
+export const DOORBELL_WORDS = 2;
+/** Int32 words between doorbells that share one buffer: 128 bytes, so no two share a cache line. */
+export const DOORBELL_STRIDE = 32;
+
+export class Doorbell {
+  readonly words: Int32Array;
+  readonly index: number;
+  /** The ring count this side last consumed (waiting side only). */
+  private seen: number;
+
+  /** Use words[index] (ring count) and words[index + 1] (sleepers) of a shared Int32Array. */
+  constructor(words: Int32Array, index = 0) {
+    if (!(words.buffer instanceof SharedArrayBuffer))
+      throw new TypeError('a doorbell needs an Int32Array over a SharedArrayBuffer');
+    if (!Number.isInteger(index) || index < 0 || index + DOORBELL_WORDS > words.length)
+      throw new RangeError(`doorbell index ${index} outside ${words.length} words`);
+    this.words = words;
+    this.index = index;
+    this.seen = Atomics.load(words, index);
+  }
+
+  /** A doorbell in a fresh 128-byte SharedArrayBuffer (send `words` to the other side). */
+  static create(): Doorbell {
+    return new Doorbell(new Int32Array(new SharedArrayBuffer(DOORBELL_STRIDE * 4)));
+  }
+
+  /** `count` doorbells, 128 bytes apart, in one buffer: doorbell k uses index k * DOORBELL_STRIDE. */
+  static createWords(count: number): Int32Array {
+    return new Int32Array(new SharedArrayBuffer(Math.max(1, count) * DOORBELL_STRIDE * 4));
+  }
+
+  /** Wake the other side. */
+  ring(): void {
+    const w = this.words;
+    const i = this.index;
+    Atomics.add(w, i, 1);
+    // Seq-cst add then load, against the waiter's add-then-wait: either we
+    // see its sleeper count, or its Atomics.wait sees our new ring count.
+    if (Atomics.load(w, i + 1) !== 0) Atomics.notify(w, i);
+  }
+
+  /** True (and consumed) if the doorbell rang since the last wait. Never blocks. */
+  poll(): boolean {
+    const v = Atomics.load(this.words, this.index);
+    if (v === this.seen) return false;
+    this.seen = v;
+    return true;
+  }
+
+  /**
+   * Wait for a ring: poll up to `spin` times, then sleep up to `timeoutMs`.
+   * A ring that happened since the previous wait returns at once, so a
+   * caller can re-check its queue, then wait, without losing a wake-up.
+   * Returns false on timeout.
+   */
+  wait(spin: number, timeoutMs: number): boolean {
+    const w = this.words;
+    const i = this.index;
+    const seen = this.seen;
+    for (let k = 0; k < spin; k++) {
+      const v = Atomics.load(w, i);
+      if (v !== seen) {
+        this.seen = v;
+        return true;
+      }
+    }
+    Atomics.add(w, i + 1, 1);
+    try {
+      Atomics.wait(w, i, seen, timeoutMs);
+    } finally {
+      Atomics.sub(w, i + 1, 1);
+    }
+    return this.poll();
+  }
+}

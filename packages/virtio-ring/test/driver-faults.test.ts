@@ -1,0 +1,158 @@
+// A device that writes nonsense into the used ring must not corrupt the
+// driver: each fault is named, nothing is freed on its account, and the
+// free list (kept in driver-private memory) stays whole.
+import { describe, expect, test } from 'vitest';
+import {
+  DeviceFaultError,
+  type DeviceQueueFaultKind,
+  USED_IDX,
+  USED_RING,
+  VirtqueueUsageError,
+} from '../src/index.ts';
+import { makePair, type Pair } from './support/pair.ts';
+
+/** The device writes used entry `slot` itself and publishes used.idx = idx. */
+function forgeUsed(p: Pair, slot: number, id: number, len: number, idx: number): void {
+  const v = p.mem.view;
+  v.setUint32(p.queue.used + USED_RING + 8 * slot, id, true);
+  v.setUint32(p.queue.used + USED_RING + 8 * slot + 4, len, true);
+  v.setUint16(p.queue.used + USED_IDX, idx, true);
+}
+
+function faultOf(f: () => unknown): DeviceQueueFaultKind | 'none' {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DeviceFaultError) return e.kind;
+    throw e;
+  }
+  return 'none';
+}
+
+describe('a device that lies in the used ring', () => {
+  const withTwo = () => {
+    const p = makePair({ size: 8 });
+    expect(p.driver.addBuffer(p.dataBase, 64, true, 100)).toBe(true);
+    expect(
+      p.driver.add([{ addr: p.dataBase, len: 8 }], [{ addr: p.dataBase + 64, len: 32 }], 200),
+    ).toBe(true);
+    p.driver.publish();
+    return p;
+  };
+
+  test('id out of range', () => {
+    const p = withTwo();
+    forgeUsed(p, 0, 8, 0, 1);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-id-out-of-range');
+    expect(p.driver.broken?.kind).toBe('used-id-out-of-range');
+    expect(p.driver.numFree).toBe(5);
+  });
+
+  test('id of a descriptor that is not an outstanding head (the tail of a chain)', () => {
+    const p = withTwo();
+    // Head 0 is the one-buffer chain, heads 1 -> 2 the two-buffer chain: 2 is not a head.
+    forgeUsed(p, 0, 2, 0, 1);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-id-not-outstanding');
+    expect(p.driver.numFree).toBe(5);
+    expect(p.driver.outstanding).toBe(2);
+  });
+
+  test('the same head completed twice', () => {
+    const p = withTwo();
+    forgeUsed(p, 0, 0, 64, 1);
+    expect(p.driver.reclaim()).toBe(100);
+    forgeUsed(p, 1, 0, 64, 2);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-id-not-outstanding');
+    expect(p.driver.numFree).toBe(6); // only the first completion freed anything
+  });
+
+  test('len larger than the chain can hold', () => {
+    const p = withTwo();
+    forgeUsed(p, 0, 1, 33, 1);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-len-too-large');
+    expect(p.driver.numFree).toBe(5);
+  });
+
+  test('used.idx jumping more than N', () => {
+    const p = withTwo();
+    forgeUsed(p, 0, 0, 0, 9);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-index-jump');
+  });
+
+  test('after a fault the queue stays stopped: no reclaim, no add', () => {
+    const p = withTwo();
+    forgeUsed(p, 0, 8, 0, 1);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-id-out-of-range');
+    forgeUsed(p, 0, 0, 64, 1);
+    expect(faultOf(() => p.driver.reclaim())).toBe('used-id-out-of-range');
+    expect(faultOf(() => p.driver.addBuffer(p.dataBase, 1, false, 3))).toBe('used-id-out-of-range');
+    // Reset path: every token comes back once.
+    expect(p.driver.detachAll().sort()).toEqual([100, 200]);
+  });
+
+  test('a device rewriting descriptors cannot corrupt the free list', () => {
+    const p = withTwo();
+    // Scribble over the whole descriptor table (next fields included).
+    p.mem.u8.fill(0xff, p.queue.desc, p.queue.desc + 16 * 8);
+    forgeUsed(p, 0, 1, 32, 1);
+    expect(p.driver.reclaim()).toBe(200);
+    expect(p.driver.numFree).toBe(7);
+    // All 7 free descriptors are usable and distinct.
+    const heads = new Set<number>();
+    for (let i = 0; i < 7; i++) {
+      expect(p.driver.addBuffer(p.dataBase, 1, false, i)).toBe(true);
+      heads.add(p.mem.view.getUint16(p.queue.avail + 4 + 2 * ((2 + i) % 8), true));
+    }
+    expect(heads.size).toBe(7);
+    expect(heads.has(0)).toBe(false); // still held by token 100
+    expect(p.driver.addBuffer(p.dataBase, 1, false, 99)).toBe(false);
+  });
+});
+
+describe('misuse by the driver\u2019s own caller', () => {
+  test('clear errors, nothing half-added', () => {
+    const p = makePair({ size: 4 });
+    const d = p.driver;
+    expect(() => d.add([], [], 1)).toThrow(VirtqueueUsageError);
+    expect(() => d.add([{ addr: 0, len: 1 }], [], undefined as unknown as number)).toThrow(/token/);
+    const five = Array.from({ length: 5 }, () => ({ addr: p.dataBase, len: 1 }));
+    expect(() => d.add(five, [], 1)).toThrow(/5 buffers in a queue of 4/);
+    expect(() => d.addBuffer(p.mem.size, 1, false, 1)).toThrow(/address-out-of-range/);
+    expect(() => d.addBuffer(p.mem.size - 1, 2, false, 1)).toThrow(/range-out-of-bounds/);
+    expect(() =>
+      d.add(
+        [
+          { addr: p.dataBase, len: 1 },
+          { addr: -1, len: 1 },
+        ],
+        [],
+        1,
+      ),
+    ).toThrow(/bad-address/);
+    expect(d.numFree).toBe(4);
+    expect(d.outstanding).toBe(0);
+    // No room: false, not an exception, and nothing consumed.
+    expect(
+      d.add(
+        [
+          { addr: p.dataBase, len: 1 },
+          { addr: p.dataBase, len: 1 },
+          { addr: p.dataBase, len: 1 },
+        ],
+        [],
+        1,
+      ),
+    ).toBe(true);
+    expect(
+      d.add(
+        [
+          { addr: p.dataBase, len: 1 },
+          { addr: p.dataBase, len: 1 },
+        ],
+        [],
+        2,
+      ),
+    ).toBe(false);
+    expect(d.numFree).toBe(1);
+  });
+});
