@@ -1,2 +1,27 @@
-// @pvkit/vmm: see README.md
-export {};
+// @pvkit/vmm: the hypervisor and toolstack. See README.md.
+export { bundleEntry } from './boot/bundle.ts';
+export { ConfigError, type DomainConfig, parseConfig, parseDomain } from './config/schema.ts';
+export { formatSize, parseMemorySize } from './config/size.ts';
+export {
+  type MmioDeviceModel,
+  type MmioModelFactory,
+  registerMmioModel,
+} from './devices/models.ts';
+export {
+  DEVICE_CONFIG_KEYS,
+  type DeviceAttachContext,
+  type DeviceAttachment,
+  type DeviceBackendType,
+  registerDeviceBackend,
+  unregisterDeviceBackend,
+} from './devices/registry.ts';
+export { CALL_NAMES } from './service/dispatch.ts';
+export {
+  Domain,
+  type DomainState,
+  type DomainStats,
+  type ExitInfo,
+  type ExitReason,
+} from './toolstack/domain.ts';
+export type { ServiceStats } from './toolstack/service-client.ts';
+export { KERNEL_ENTRY, Vmm, type VmmOptions } from './toolstack/vmm.ts';

@@ -1,0 +1,26 @@
+// The built-in apps, chosen by name in the domain config ("apps": ["sleep 5"]).
+import type { AppSpec } from './app.ts';
+import { crash } from './crash.ts';
+import { evtchnPingpong } from './evtchn-pingpong.ts';
+import { hcallBench } from './hcall-bench.ts';
+import { hello } from './hello.ts';
+import { sleep } from './sleep.ts';
+
+export const APPS: ReadonlyMap<string, AppSpec> = new Map(
+  [hello, sleep, evtchnPingpong, hcallBench, crash].map((a) => [a.name, a]),
+);
+
+/** A command line split into words. */
+export function splitCommand(cmd: string): string[] {
+  return cmd.trim().split(/\s+/).filter(Boolean);
+}
+
+/** What is wrong with an app command line (which app, what it expects), or null. */
+export function appCommandError(cmd: string): string | null {
+  const [name, ...argv] = splitCommand(cmd);
+  if (name === undefined) return 'empty command; write an app name such as "hello"';
+  const app = APPS.get(name);
+  if (!app) return `unknown app "${name}"; built-in apps: ${[...APPS.keys()].join(', ')}`;
+  const err = app.check(argv);
+  return err ? `${name}: ${err} (usage: ${app.usage})` : null;
+}

@@ -1,0 +1,59 @@
+// The system-call-like API an app gets: console, time, sleep, exit, event
+// channels, and (for benchmarks and experiments) the raw trap and pages of
+// guest memory. Block and net calls come with their issues.
+import type { Hypercall } from '@pvkit/hypercall';
+import { type Channel, connect, listen } from './channels.ts';
+import type { Kernel } from './kernel.ts';
+
+/** Thrown by sys.exit(): ends the app with `code`, like exit(3). */
+export class AppExit {
+  readonly code: number;
+  constructor(code: number) {
+    this.code = code;
+  }
+}
+
+export interface Sys {
+  readonly argv: readonly string[];
+  readonly domid: number;
+  /** The domain's name. */
+  readonly domain: string;
+  /** One console line. */
+  print(line: string): void;
+  /** System time in ms (fractional): ns since the VMM's time origin / 1e6. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  yield(): Promise<void>;
+  exit(code: number): never;
+  /** Offer a port to domain `peer`. */
+  listen(peer: number): Channel;
+  /** Bind the port domain `peer` offered to this one (waits up to timeoutMs). */
+  connect(peer: number, timeoutMs?: number): Promise<Channel>;
+  /** The raw trap: a result >= 0 or -errno. */
+  readonly hypercall: Hypercall;
+  /** n pages of guest memory for the app; returns the GPA. */
+  allocPages(n: number): number;
+  /** All of guest memory. */
+  readonly memory: DataView;
+}
+
+export function makeSys(kernel: Kernel, argv: readonly string[]): Sys {
+  const { hv, console, time, sched, info } = kernel;
+  return {
+    argv,
+    domid: info.domid,
+    domain: info.name,
+    print: (line) => console.printk(line),
+    now: () => time.nowNs() / 1e6,
+    sleep: (ms) => sched.sleep(ms),
+    yield: () => sched.yield(),
+    exit: (code) => {
+      throw new AppExit(code);
+    },
+    listen: (peer) => listen(kernel, peer),
+    connect: (peer, timeoutMs = 10_000) => connect(kernel, peer, timeoutMs),
+    hypercall: hv.call,
+    allocPages: (n) => kernel.mm.alloc(n, 'app'),
+    memory: hv.dv,
+  };
+}
