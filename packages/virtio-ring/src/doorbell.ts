@@ -17,8 +17,12 @@ export const DOORBELL_STRIDE = 32;
 export class Doorbell {
   readonly words: Int32Array;
   readonly index: number;
-  /** The ring count this side last consumed (waiting side only). */
-  private seen: number;
+  /**
+   * The ring count this side last consumed (waiting side only). It starts
+   * at 0, not at the current count: a ring that happened before this side
+   * was constructed is never lost (at worst one spurious wake-up).
+   */
+  private seen = 0;
 
   /** Use words[index] (ring count) and words[index + 1] (sleepers) of a shared Int32Array. */
   constructor(words: Int32Array, index = 0) {
@@ -28,7 +32,6 @@ export class Doorbell {
       throw new RangeError(`doorbell index ${index} outside ${words.length} words`);
     this.words = words;
     this.index = index;
-    this.seen = Atomics.load(words, index);
   }
 
   /** A doorbell in a fresh 128-byte SharedArrayBuffer (send `words` to the other side). */
