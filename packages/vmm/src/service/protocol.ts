@@ -14,6 +14,11 @@ export interface ServiceDeviceSetup {
   nrQueues: number;
   /** The config entry (validated by the device type's hook on the main thread). */
   config: Record<string, unknown>;
+  /** The device control block (@pvkit/virtio-ring DeviceControl), described at attach. */
+  control: SharedArrayBuffer;
+  /** The vCPU's device doorbells and this device's first (queue i: doorbell + i). */
+  doorbells: SharedArrayBuffer;
+  doorbell: number;
 }
 
 export interface DomainSetup {
