@@ -87,6 +87,9 @@ export async function attachVirtioBackend(
           );
         }),
       );
+      worker.on('message', (m: { t?: string; line?: unknown }) => {
+        if (m?.t === 'log') ctx.log(`${spec.name} queue ${w.queue}: ${String(m.line)}`);
+      });
       worker.on('error', (e) => {
         if (!stopping) ctx.log(`${spec.name} queue ${w.queue} backend failed: ${e.message}`);
       });

@@ -22,8 +22,11 @@ export interface VirtioProbeOptions {
   wanted: FeatureSet;
   /** Features it cannot work without (VERSION_1 is always required). */
   required?: FeatureSet;
-  /** How many queues to set up, given the negotiated features (at most the table's nr_queues). */
-  queueCount(features: FeatureSet, tableQueues: number): number;
+  /**
+   * How many queues to set up, given the negotiated features (at most the
+   * table's nr_queues); config space may be read through `regs`.
+   */
+  queueCount(features: FeatureSet, tableQueues: number, regs: MmioRegisters): number;
   /** Entries per queue: a power of two, at most QueueNumMax (it is clamped to it). */
   queueSize: number;
   /** Descriptors per indirect table (0 or 1: no indirect tables). */
@@ -53,7 +56,7 @@ export function probeVirtio<T>(
     wanted: opts.wanted,
     ...(opts.required !== undefined ? { required: opts.required } : {}),
     setupQueues(features, maxSize) {
-      const n = opts.queueCount(features, dev.nrQueues);
+      const n = opts.queueCount(features, dev.nrQueues, regs);
       if (!(n >= 1 && n <= dev.nrQueues))
         throw new Error(`${n} queues asked, the device table has ${dev.nrQueues}`);
       const qf = queueFeatures(features);
