@@ -12,7 +12,7 @@
 //
 // A device type registers it with registerVirtioModel(DEVICE_TYPE.x, opts).
 
-import { hostClockMs } from '@pvkit/hypercall';
+import { ERRNO, hostClockMs } from '@pvkit/hypercall';
 import {
   DEVICE_STATE,
   DeviceControl,
@@ -130,9 +130,15 @@ class VirtioModel implements MmioDeviceModel {
   }
 }
 
+/** What a device whose backend never described it answers: there is no device. */
+const ABSENT: MmioDeviceModel = { read: () => -ERRNO.ENODEV, write: () => -ERRNO.ENODEV };
+
 /** The model factory for a virtio device type whose toolstack side describe()s a DeviceControl. */
 export function virtioMmioModel(opts: VirtioModelOptions = {}): MmioModelFactory {
-  return (ctx) => new VirtioModel(ctx, opts);
+  return (ctx) =>
+    new DeviceControl(ctx.device.control).description().deviceId === 0
+      ? ABSENT
+      : new VirtioModel(ctx, opts);
 }
 
 /** Register the generic virtio register model for DEVICE_TYPE `type`. */

@@ -84,6 +84,8 @@ export class VirtioBlk implements BlockDriver {
     this.nrQueues = queues.length;
     this.queues = queues.map((vq) => new BlkHwQueue(kernel, vq));
     for (const q of this.queues) q.vq.onInterrupt(kernel, () => this.interrupt(q));
+    // Requests in flight: a completion is near, worth polling for before blocking.
+    kernel.sched.addBusyHint(() => this.queues.some((q) => q.vq.ring.outstanding > 0));
   }
 
   room(q: number): number {
