@@ -2,16 +2,27 @@
 // registered for "disks" gets its config entries and an attach call; the
 // guest finds the device in its start_info table with its event port bound;
 // register access without a register model is -ENODEV, never a crash.
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test } from 'vitest';
 import { DEVICE_TYPE, ERRNO, EVTCHNSTAT, raiseEvent } from '../packages/hypercall/src/index.ts';
 import {
   type DeviceAttachContext,
+  type DeviceBackendType,
+  deviceBackendFor,
   registerDeviceBackend,
   unregisterDeviceBackend,
 } from '../packages/vmm/src/index.ts';
 import { exitOf, guestConfig, testVmm } from './lib/harness.ts';
 
-afterEach(() => unregisterDeviceBackend('disks'));
+// These tests stand a fake "disks" backend in for the real one, then put it back.
+let real: DeviceBackendType | undefined;
+beforeEach(() => {
+  real = deviceBackendFor('disks');
+  unregisterDeviceBackend('disks');
+});
+afterEach(() => {
+  unregisterDeviceBackend('disks');
+  if (real) registerDeviceBackend(real);
+});
 
 test('a registered backend is attached and detached; the guest sees its device', async () => {
   const attached: DeviceAttachContext[] = [];
@@ -46,7 +57,7 @@ test('a registered backend is attached and detached; the guest sees its device',
     `mmio-read-0 ${-ERRNO.ENODEV}`,
     `mmio-read-9 ${-ERRNO.ENODEV}`,
     `mmio-narrow ${-ERRNO.EINVAL}`,
-    'doorbells 64',
+    'doorbells 256', // two queues, one 128-byte doorbell each (DOORBELL_STRIDE)
   ]);
   expect(detached).toBe(1);
 });
@@ -54,7 +65,7 @@ test('a registered backend is attached and detached; the guest sees its device',
 test('the pvkit kernel reports a device it has no driver for, and boots on', async () => {
   registerDeviceBackend({
     key: 'disks',
-    deviceType: DEVICE_TYPE.blk,
+    deviceType: DEVICE_TYPE.console,
     validate: () => null,
     nrQueues: () => 1,
     attach: async () => ({ detach: async () => {} }),
@@ -73,8 +84,8 @@ test('the pvkit kernel reports a device it has no driver for, and boots on', asy
   ]);
   vmm.start(dom);
   expect(await exitOf(dom)).toEqual({ reason: 'poweroff', code: 0 });
-  expect(dom.consoleLog[2]).toBe('  vcpus: 1; devices: vda (virtio-blk); cmdline: ""');
-  expect(dom.consoleLog).toContain('devices: vda (virtio-blk): no driver, left alone');
+  expect(dom.consoleLog[2]).toBe('  vcpus: 1; devices: dev0 (virtio-console); cmdline: ""');
+  expect(dom.consoleLog).toContain('devices: dev0 (virtio-console): no driver, left alone');
 });
 
 test('a backend that fails to attach fails the create: earlier backends detached, no domain left', async () => {

@@ -2,3 +2,4 @@
 
 export * from './blk/index.ts';
 export * from './net/index.ts';
+export * from './virtio/index.ts';

@@ -1,3 +1,6 @@
-// The drivers this kernel knows, registered by device type. virtio-blk and
-// virtio-net register here when their issues land (import their modules).
-export {};
+// The drivers this kernel knows, registered by device type. virtio-net
+// registers here when its issue lands (import its module and register it).
+import { registerDriver } from './devices.ts';
+import { virtioBlkDriver } from './drivers/virtio-blk/driver.ts';
+
+registerDriver(virtioBlkDriver);

@@ -18,6 +18,12 @@ export interface Task {
 
 /** Polls of upcall_pending before trapping to block (~20 µs): a reply often comes sooner. */
 const IDLE_POLL = 1500;
+/**
+ * How long to keep polling when a driver expects an event soon (I/O in
+ * flight), like KVM's halt polling: a block and its wake-up cost two traps
+ * and a thread wake-up, tens of µs each here, more than most I/O takes.
+ */
+const BUSY_POLL_MS = 0.2;
 
 export class Scheduler {
   private readonly hv: Hypervisor;
@@ -33,6 +39,11 @@ export class Scheduler {
   private failure: unknown = null;
   /** Times the vCPU blocked. */
   blocks = 0;
+  /** Drivers that expect an event soon (I/O in flight): idle() polls longer before blocking. */
+  private readonly busyHints: (() => boolean)[] = [];
+  /** The VMM timer as last armed, and VIRQ_TIMER's count then (a fire disarms it). */
+  private armedNs = -1;
+  private armedTicks = -1;
 
   constructor(hv: Hypervisor, events: Events, time: Time) {
     this.hv = hv;
@@ -141,12 +152,28 @@ export class Scheduler {
     if (this.failure !== null) throw this.failure;
   }
 
-  /** Nothing runnable: poll briefly, then arm the timer and block. */
+  /** A driver says whether it expects an event soon (e.g. requests in flight). */
+  addBusyHint(expecting: () => boolean): void {
+    this.busyHints.push(expecting);
+  }
+
+  /** Nothing runnable: poll briefly (longer while I/O is in flight), then arm the timer and block. */
   private idle(): void {
     for (let i = 0; i < IDLE_POLL; i++) if (this.events.pending()) return;
+    if (this.busyHints.some((h) => h())) {
+      const until = performance.now() + BUSY_POLL_MS;
+      do {
+        for (let i = 0; i < 200; i++) if (this.events.pending()) return;
+      } while (performance.now() < until);
+    }
     const deadline = this.time.nextDeadline();
     if (deadline !== 0 && deadline <= this.time.nowNs()) return;
-    this.hv.setTimer(deadline);
+    // The VMM keeps an armed timer until it fires: re-arming the same one is a wasted trap.
+    if (deadline !== this.armedNs || this.time.ticks !== this.armedTicks) {
+      this.hv.setTimer(deadline);
+      this.armedNs = deadline;
+      this.armedTicks = this.time.ticks;
+    }
     this.blocks++;
     this.hv.block();
     this.hv.setUpcallMask(true);

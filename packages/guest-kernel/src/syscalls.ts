@@ -1,7 +1,9 @@
 // The system-call-like API an app gets: console, time, sleep, exit, event
 // channels, and (for benchmarks and experiments) the raw trap and pages of
-// guest memory. Block and net calls come with their issues.
+// guest memory, block devices and I/O buffers. Net calls come with their issue.
 import type { Hypercall } from '@pvkit/hypercall';
+import { blockDevice, blockDeviceNames } from './block/devices.ts';
+import { allocIoBuffer, BlockHandle, type IoBuffer } from './block/handle.ts';
 import { type Channel, connect, listen } from './channels.ts';
 import type { Kernel } from './kernel.ts';
 
@@ -35,6 +37,10 @@ export interface Sys {
   allocPages(n: number): number;
   /** All of guest memory. */
   readonly memory: DataView;
+  /** Block devices: `names()` lists the disks, `open("vda")` opens one (throws if absent). */
+  readonly blk: { names(): string[]; open(name: string): BlockHandle };
+  /** An I/O buffer of guest pages; disk reads and writes use its pages directly. */
+  allocBuffer(bytes: number): IoBuffer;
 }
 
 export function makeSys(kernel: Kernel, argv: readonly string[]): Sys {
@@ -55,5 +61,17 @@ export function makeSys(kernel: Kernel, argv: readonly string[]): Sys {
     hypercall: hv.call,
     allocPages: (n) => kernel.mm.alloc(n, 'app'),
     memory: hv.dv,
+    blk: {
+      names: () => blockDeviceNames(kernel),
+      open(name) {
+        const q = blockDevice(kernel, name);
+        if (!q)
+          throw new Error(
+            `no disk "${name}" (disks: ${blockDeviceNames(kernel).join(', ') || 'none'})`,
+          );
+        return new BlockHandle(kernel, q);
+      },
+    },
+    allocBuffer: (bytes) => allocIoBuffer(kernel, bytes),
   };
 }

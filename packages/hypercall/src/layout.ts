@@ -68,7 +68,11 @@ export const DEVICE_ENTRY = {
   nr_queues: 12,
   /** Event channel port of queue 0; queue i uses evtchn + i. */
   evtchn: 16,
-  /** Word index of queue 0 in the vCPU's device doorbell buffer; queue i uses doorbell + i. */
+  /**
+   * Doorbell number of queue 0 in the vCPU's device doorbell buffer; queue i
+   * uses doorbell + i. Doorbell k is a @pvkit/virtio-ring Doorbell at Int32
+   * word k * DOORBELL_STRIDE (its ring count, then its sleeper count).
+   */
   doorbell: 20,
   /** DEVICE_FLAG.* */
   flags: 24,

@@ -1,7 +1,25 @@
 // @pvkit/virtio-ring: split virtqueues in shared memory (see README.md).
+
+export * from './blk/index.ts';
 export type { DescriptorChain, MalformedChain, PoppedChain, Segment } from './chain.ts';
 export { isMalformed } from './chain.ts';
 export { ChainReader } from './chain-reader.ts';
+export type {
+  ControlQueue,
+  DeviceControlSnapshot,
+  DeviceDescription,
+  DeviceStateValue,
+} from './device-control.ts';
+export {
+  DEVICE_CONTROL,
+  DEVICE_STATE,
+  DeviceControl,
+  MAX_CONTROL_CONFIG,
+  MAX_CONTROL_QUEUES,
+  QUEUE_CONTROL,
+  QUEUE_CONTROL_STRIDE,
+} from './device-control.ts';
+export { DeviceCounters, QUEUE_COUNTER, QUEUE_COUNTER_SLOTS } from './device-counters.ts';
 export type { DeviceQueueOptions } from './device-queue.ts';
 export { DeviceQueue } from './device-queue.ts';
 export { DOORBELL_STRIDE, DOORBELL_WORDS, Doorbell } from './doorbell.ts';
@@ -24,10 +42,10 @@ export type {
   MmioProtocolErrorKind,
   MmioQueueState,
 } from './mmio-types.ts';
+export * from './net/index.ts';
+export * from './net/index.ts';
 export type { RingIndices } from './queue-setup.ts';
 export { ringIndices } from './queue-setup.ts';
 export * from './status.ts';
 export type { RawDescriptor } from './testing.ts';
 export { RawDriver } from './testing.ts';
-export * from './blk/index.ts';
-export * from './net/index.ts';

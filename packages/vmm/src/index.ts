@@ -12,6 +12,7 @@ export {
   type DeviceAttachContext,
   type DeviceAttachment,
   type DeviceBackendType,
+  deviceBackendFor,
   registerDeviceBackend,
   unregisterDeviceBackend,
 } from './devices/registry.ts';

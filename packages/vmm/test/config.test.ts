@@ -1,9 +1,11 @@
 // Domain configs: what is accepted, and one clear line for what is not.
 
 import { DEVICE_TYPE } from '@pvkit/hypercall';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   ConfigError,
+  type DeviceBackendType,
+  deviceBackendFor,
   parseConfig,
   parseMemorySize,
   registerDeviceBackend,
@@ -86,7 +88,16 @@ describe('rejected configs: which key, what is wrong, what would be right', () =
 });
 
 describe('device keys go to the backend registered for them', () => {
-  afterEach(() => unregisterDeviceBackend('disks'));
+  // A fake "disks" backend stands in for the real one, which is put back after.
+  let real: DeviceBackendType | undefined;
+  beforeEach(() => {
+    real = deviceBackendFor('disks');
+    unregisterDeviceBackend('disks');
+  });
+  afterEach(() => {
+    unregisterDeviceBackend('disks');
+    if (real) registerDeviceBackend(real);
+  });
 
   test('each entry is validated by the backend, and passed through', () => {
     registerDeviceBackend({

@@ -7,4 +7,7 @@ export * from './executor.ts';
 export * from './image.ts';
 export * from './memory-image.ts';
 export * from './prepare.ts';
+export { BlkQueueHandler, type BlkQueueOptions } from './queue-handler.ts';
 export * from './raw-image.ts';
+export type { BlkWorkerData } from './worker-entry.ts';
+export { blkWorkerEntry } from './worker-entry.ts';

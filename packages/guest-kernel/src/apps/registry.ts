@@ -1,5 +1,8 @@
 // The built-in apps, chosen by name in the domain config ("apps": ["sleep 5"]).
 import type { AppSpec } from './app.ts';
+import { blkbench } from './blkbench.ts';
+import { blkio } from './blkio.ts';
+import { blkverify } from './blkverify.ts';
 import { crash } from './crash.ts';
 import { evtchnPingpong } from './evtchn-pingpong.ts';
 import { exit } from './exit.ts';
@@ -8,7 +11,10 @@ import { hello } from './hello.ts';
 import { sleep } from './sleep.ts';
 
 export const APPS: ReadonlyMap<string, AppSpec> = new Map(
-  [hello, sleep, evtchnPingpong, hcallBench, exit, crash].map((a) => [a.name, a]),
+  [hello, sleep, evtchnPingpong, hcallBench, exit, crash, blkbench, blkverify, blkio].map((a) => [
+    a.name,
+    a,
+  ]),
 );
 
 /** A command line split into words. */

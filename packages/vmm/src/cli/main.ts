@@ -32,7 +32,9 @@ export function loadConfigFile(file: string): DomainConfig[] {
     return abs;
   };
   try {
-    return parseConfig(raw, resolveKernel);
+    const configs = parseConfig(raw, resolveKernel);
+    for (const c of configs) c.baseDir = base;
+    return configs;
   } catch (e) {
     if (e instanceof ConfigError && !e.message.startsWith(file))
       throw new ConfigError(`${file}: ${e.message}`);

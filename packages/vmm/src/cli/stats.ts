@@ -21,5 +21,14 @@ export function formatStats(s: DomainStats): string {
         `  ${String(p.port).padStart(4)} ${String(p.sends).padStart(8)} ${String(p.deliveries).padStart(11)}`,
       );
   }
+  if (s.devices.length > 0) {
+    lines.push('  device      kicks  interrupts     chains  malformed       bytes   sleeps');
+    for (const d of s.devices)
+      lines.push(
+        `  ${d.name.padEnd(6)} ${[d.kicks, d.interrupts, d.chains, d.malformed, d.bytes, d.sleeps]
+          .map((v, i) => String(v).padStart([10, 11, 10, 10, 11, 8][i]))
+          .join(' ')}`,
+      );
+  }
   return lines.join('\n');
 }

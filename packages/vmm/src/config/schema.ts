@@ -19,6 +19,8 @@ export interface DomainConfig {
   nics: Record<string, unknown>[];
   /** A guest kernel entry module instead of the built-in kernel (absolute path). */
   kernel?: string;
+  /** Where relative paths in device entries start: the config file's directory (default: cwd). */
+  baseDir?: string;
 }
 
 export class ConfigError extends Error {

@@ -4,11 +4,20 @@
 // and how to attach its backend when the domain is created. Config parsing
 // knows nothing of any device: it hands each entry of those arrays to the
 // registered type, so the blk and net engineers plug in here and nowhere else.
-import type { MessagePort } from 'node:worker_threads';
+
+import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
+import type { DeviceControl, DeviceCounters } from '@pvkit/virtio-ring';
 
 /** Config keys whose entries are devices. */
 export const DEVICE_CONFIG_KEYS = ['disks', 'nics'] as const;
 export type DeviceConfigKey = (typeof DEVICE_CONFIG_KEYS)[number];
+
+/** What prepare() gets: where relative paths in the config start. */
+export interface DevicePrepareContext {
+  domainName: string;
+  /** The config file's directory (the working directory when there is no file). */
+  baseDir: string;
+}
 
 /** What a backend gets when its domain is created (setup time only). */
 export interface DeviceAttachContext {
@@ -16,19 +25,37 @@ export interface DeviceAttachContext {
   domainName: string;
   /** The guest's memory: the only memory a backend may hold. */
   memory: SharedArrayBuffer;
-  /** The vCPU's device doorbell buffer (Int32 words); this device's queue i is `doorbell + i`. */
+  /**
+   * The vCPU's device doorbell buffer: doorbell k is a @pvkit/virtio-ring
+   * `Doorbell(words, k * DOORBELL_STRIDE)`; this device's queue i is doorbell `doorbell + i`.
+   */
   doorbells: SharedArrayBuffer;
   doorbell: number;
   /** Event channel port of queue 0 in the guest; queue i is `evtchn + i` (raise with raiseEvent). */
   evtchn: number;
+  /**
+   * This device's control block (docs/wiring.md "Devices"): describe() the
+   * device into it before attach returns; the register model is built from
+   * it, and backends read the driver's queue setup from it.
+   */
+  control: DeviceControl;
   /** The validated config entry. */
   entry: Record<string, unknown>;
+  /** What prepare() returned for this entry (undefined without a prepare hook). */
+  prepared: unknown;
   /** Index among devices of this key (vda = 0, ...). */
   index: number;
+  /**
+   * Start a backend worker from `entryFile` (a .ts or .js module): bundled
+   * like vCPUs (fast start, no tsx), counted in Vmm.workerCount().
+   */
+  startWorker(entryFile: string, workerData: unknown, transferList?: TransferListItem[]): Worker;
+  /** A line on the domain's console log, from the VMM (problems with the backend). */
+  log(line: string): void;
 }
 
 export interface DeviceAttachment {
-  /** Stop the backend and release what it holds; called at domain teardown. */
+  /** Stop the backend and release what it holds (workers, files); called at domain teardown. */
   detach(): Promise<void>;
   /**
    * A port to the backend for the register model (setup messages such as
@@ -36,6 +63,10 @@ export interface DeviceAttachment {
    * service and handed to the model's factory as MmioModelContext.port.
    */
   port?: MessagePort;
+  /** Per-queue counters the backend keeps (read with no message). */
+  counters?: DeviceCounters;
+  /** "vda", "eth0": how stats name the device. */
+  name?: string;
 }
 
 export interface DeviceBackendType {
@@ -47,6 +78,14 @@ export interface DeviceBackendType {
   nrQueues(entry: Record<string, unknown>): number;
   /** Whether kicks of this device go by hypercall (DEVICE_FLAG.notify_by_hypercall). */
   notifyByHypercall?(entry: Record<string, unknown>): boolean;
+  /**
+   * Check host resources for every entry of this key at once (files exist,
+   * sizes, permissions), before any worker of the domain starts; throw one
+   * clear Error otherwise. Returns one item per entry, handed to attach.
+   */
+  prepare?(entries: readonly Record<string, unknown>[], ctx: DevicePrepareContext): unknown[];
+  /** Undo prepare() for one item when the domain could not be created after all. */
+  release?(prepared: unknown): void;
   attach(ctx: DeviceAttachContext): Promise<DeviceAttachment>;
 }
 

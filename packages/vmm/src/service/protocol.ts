@@ -16,6 +16,11 @@ export interface ServiceDeviceSetup {
   config: Record<string, unknown>;
   /** The backend's control port, if its attachment has one. */
   port?: MessagePort;
+  /** The device control block (@pvkit/virtio-ring DeviceControl), described at attach. */
+  control: SharedArrayBuffer;
+  /** The vCPU's device doorbells and this device's first (queue i: doorbell + i). */
+  doorbells: SharedArrayBuffer;
+  doorbell: number;
 }
 
 export interface DomainSetup {

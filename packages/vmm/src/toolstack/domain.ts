@@ -10,6 +10,7 @@ import {
   SHUTDOWN,
   VCPU_RUNSTATE,
 } from '@pvkit/hypercall';
+import type { QUEUE_COUNTER } from '@pvkit/virtio-ring';
 import type { DomainConfig } from '../config/schema.ts';
 import type { DeviceAttachment } from '../devices/registry.ts';
 import { CALL_NAMES } from '../service/dispatch.ts';
@@ -47,6 +48,8 @@ export interface DomainStats {
   consoleBytes: number;
   calls: { nr: number; name: string; count: number; totalNs: number; maxNs: number }[];
   ports: { port: number; sends: number; deliveries: number }[];
+  /** Per device, the backends' queue counters summed over queues. */
+  devices: ({ name: string } & Record<keyof typeof QUEUE_COUNTER, number>)[];
 }
 
 /** Console lines kept per domain; older lines are dropped (and counted). */
@@ -138,6 +141,9 @@ export class Domain extends EventEmitter<{
       consoleBytes: c[DOMAIN_COUNTER.console_bytes],
       calls: readCallStats(c).map((s) => ({ ...s, name: CALL_NAMES.get(s.nr) ?? `#${s.nr}` })),
       ports: readPortStats(c),
+      devices: this.devices.flatMap((d, i) =>
+        d.counters ? [{ name: d.name ?? `device ${i}`, ...d.counters.totals() }] : [],
+      ),
     };
   }
 }

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { BootParams } from '@pvkit/guest-kernel';
 import {
   createMailbox,
@@ -16,6 +16,7 @@ import {
   TraceRing,
   VIRQ,
 } from '@pvkit/hypercall';
+import { DeviceControl, Doorbell } from '@pvkit/virtio-ring';
 import { bundleEntry } from '../boot/bundle.ts';
 import { buildGuestImage, type DeviceEntry } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
@@ -23,7 +24,7 @@ import '../devices/builtin.ts';
 import {
   DEVICE_CONFIG_KEYS,
   type DeviceAttachment,
-  type DeviceConfigKey,
+  type DeviceBackendType,
   deviceBackendFor,
 } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
@@ -33,12 +34,6 @@ import { ServiceClient, type ServiceStats } from './service-client.ts';
 const require = createRequire(import.meta.url);
 /** The built-in guest kernel's worker entry. */
 export const KERNEL_ENTRY = join(dirname(require.resolve('@pvkit/guest-kernel')), 'entry.ts');
-
-interface DevicePlan {
-  key: DeviceConfigKey;
-  entry: Record<string, unknown>;
-  index: number;
-}
 
 export interface VmmOptions {
   /** µs the service keeps spinning after the last trap before it sleeps (default 50). */
@@ -71,7 +66,7 @@ export class Vmm extends EventEmitter<{
     return [...this.byId.values()];
   }
 
-  /** Live worker threads: vCPUs and the service. */
+  /** Live worker threads: vCPUs, device backends and the service. */
   workerCount(): number {
     return this.workers.size;
   }
@@ -123,50 +118,33 @@ export class Vmm extends EventEmitter<{
 
   private async create(config: DomainConfig): Promise<Domain> {
     const domid = this.nextDomid++;
-    const devices: DeviceEntry[] = [];
-    const plans: DevicePlan[] = [];
-    let port = 1;
-    let bell = 0;
-    for (const key of DEVICE_CONFIG_KEYS) {
-      const backend = deviceBackendFor(key);
-      config[key].forEach((entry, index) => {
-        if (!backend) throw new ConfigError(`${key}: no backend registered`);
-        const nrQueues = backend.nrQueues(entry);
-        const flags = backend.notifyByHypercall?.(entry) ? DEVICE_FLAG.notify_by_hypercall : 0;
-        devices.push({
-          type: backend.deviceType,
-          id: index,
-          mmio: devices.length,
-          nrQueues,
-          evtchn: port,
-          doorbell: bell,
-          flags,
-        });
-        plans.push({ key, entry, index });
-        port += nrQueues;
-        bell += nrQueues;
+    const plans = planDevices(config);
+    // Host resources first (files, sizes), for every device: one clear error
+    // before any worker of this domain starts.
+    const prepared = prepareDevices(config, plans);
+    let attachments: DeviceAttachment[] = [];
+    try {
+      const image = buildGuestImage({
+        domid,
+        name: config.name,
+        bytes: config.memory,
+        nrVcpus: config.vcpus,
+        cmdline: config.cmdline,
+        apps: config.apps,
+        devices: plans.map((p) => p.device),
+        timeBaseMs: this.timeBaseMs,
       });
-    }
-    const image = buildGuestImage({
-      domid,
-      name: config.name,
-      bytes: config.memory,
-      nrVcpus: config.vcpus,
-      cmdline: config.cmdline,
-      apps: config.apps,
-      devices,
-      timeBaseMs: this.timeBaseMs,
-    });
-    const mailboxes = Array.from({ length: config.vcpus }, () => createMailbox());
-    const counters = new SharedArrayBuffer(DOMAIN_COUNTERS_BYTES);
-    const doorbells = bell > 0 ? new SharedArrayBuffer(Math.ceil((bell * 4) / 64) * 64) : null;
-    const dom = new Domain(domid, config, image.memory, counters, mailboxes, doorbells);
-    this.byId.set(domid, dom);
-    dom.devices = await this.attachDevices(dom, plans, devices, doorbells);
-    // Backends first: a backend's control port goes to the service with the domain.
-    const ports = dom.devices.flatMap((d) => (d.port ? [d.port] : []));
-    this.service().send(
-      {
+      const mailboxes = Array.from({ length: config.vcpus }, () => createMailbox());
+      const counters = new SharedArrayBuffer(DOMAIN_COUNTERS_BYTES);
+      const nrBells = plans.reduce((n, p) => n + p.device.nrQueues, 0);
+      const doorbells =
+        nrBells > 0 ? (Doorbell.createWords(nrBells).buffer as SharedArrayBuffer) : null;
+      const dom = new Domain(domid, config, image.memory, counters, mailboxes, doorbells);
+      const controls = plans.map((p) => DeviceControl.create(p.device.nrQueues));
+      attachments = await this.attachDevices(dom, plans, controls, prepared);
+      dom.devices = attachments;
+      this.byId.set(domid, dom);
+      this.service().send({
         t: 'create',
         setup: {
           domid,
@@ -175,52 +153,73 @@ export class Vmm extends EventEmitter<{
           mailboxes,
           counters,
           reservedBytes: image.reservedBytes,
-          devices: devices.map((d, i) => ({
-            type: d.type,
-            id: d.id,
-            evtchn: d.evtchn,
-            nrQueues: d.nrQueues,
-            config: plans[i].entry,
-            ...(dom.devices[i].port ? { port: dom.devices[i].port } : {}),
+          devices: plans.map((p, i) => ({
+            type: p.device.type,
+            id: p.device.id,
+            evtchn: p.device.evtchn,
+            nrQueues: p.device.nrQueues,
+            config: p.entry,
+            control: controls[i].buffer,
+            doorbells: doorbells as SharedArrayBuffer,
+            doorbell: p.device.doorbell,
           })),
         },
-      },
-      ports,
-    );
-    return dom;
-  }
-
-  /** Attach every device's backend, in order; on a failure, detach those attached and forget the domain. */
-  private async attachDevices(
-    dom: Domain,
-    plans: DevicePlan[],
-    devices: DeviceEntry[],
-    doorbells: SharedArrayBuffer | null,
-  ): Promise<DeviceAttachment[]> {
-    const attached: DeviceAttachment[] = [];
-    try {
-      for (const [i, p] of plans.entries()) {
-        const backend = deviceBackendFor(p.key);
-        if (!backend || !doorbells) throw new ConfigError(`${p.key}: no backend registered`);
-        attached.push(
-          await backend.attach({
-            domid: dom.domid,
-            domainName: dom.name,
-            memory: dom.memory,
-            doorbells,
-            doorbell: devices[i].doorbell,
-            evtchn: devices[i].evtchn,
-            entry: p.entry,
-            index: p.index,
-          }),
-        );
-      }
+      });
+      return dom;
     } catch (e) {
-      await Promise.all(attached.map((a) => a.detach()));
-      this.byId.delete(dom.domid);
+      await Promise.all(attachments.map((a) => a.detach()));
+      for (const [i, p] of plans.entries()) p.backend.release?.(prepared[i]);
       throw e;
     }
-    return attached;
+  }
+
+  /** Attach every device's backend; if one fails, detach the others and rethrow. */
+  private async attachDevices(
+    dom: Domain,
+    plans: readonly DevicePlan[],
+    controls: readonly DeviceControl[],
+    prepared: readonly unknown[],
+  ): Promise<DeviceAttachment[]> {
+    const results = await Promise.allSettled(
+      plans.map((p, i) =>
+        p.backend.attach({
+          domid: dom.domid,
+          domainName: dom.name,
+          memory: dom.memory,
+          doorbells: dom.deviceDoorbells as SharedArrayBuffer,
+          doorbell: p.device.doorbell,
+          evtchn: p.device.evtchn,
+          control: controls[i],
+          entry: p.entry,
+          prepared: prepared[i],
+          index: p.index,
+          startWorker: (entry, workerData, transferList) =>
+            this.startBackend(entry, workerData, transferList),
+          log: (line) => {
+            dom.addConsoleLine(`vmm: ${line}`);
+            this.emit('console', dom, `vmm: ${line}`);
+          },
+        }),
+      ),
+    );
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(ok.map((a) => a.detach()));
+      throw failed.reason;
+    }
+    return ok;
+  }
+
+  /** A backend worker, started from a bundle like a vCPU and counted in workerCount(). */
+  private startBackend(entry: string, workerData: unknown, transferList?: TransferListItem[]) {
+    const w = new Worker(bundleEntry(entry), {
+      workerData,
+      ...(transferList ? { transferList } : {}),
+      execArgv: [], // a bundle needs no `--import tsx`
+    });
+    this.track(w);
+    return w;
   }
 
   /** Start the domain's vCPU at its kernel's entry. */
@@ -365,4 +364,65 @@ export class Vmm extends EventEmitter<{
     this.closing = true;
     if (svc) await svc.stop();
   }
+}
+
+interface DevicePlan {
+  key: (typeof DEVICE_CONFIG_KEYS)[number];
+  backend: DeviceBackendType;
+  entry: Record<string, unknown>;
+  index: number;
+  device: DeviceEntry;
+}
+
+/** Each device's place: its table entry, event ports and doorbells, in config order. */
+function planDevices(config: DomainConfig): DevicePlan[] {
+  const plans: DevicePlan[] = [];
+  let port = 1;
+  let bell = 0;
+  for (const key of DEVICE_CONFIG_KEYS) {
+    const backend = deviceBackendFor(key);
+    config[key].forEach((entry, index) => {
+      if (!backend) throw new ConfigError(`${key}: no backend registered`);
+      const nrQueues = backend.nrQueues(entry);
+      const flags = backend.notifyByHypercall?.(entry) ? DEVICE_FLAG.notify_by_hypercall : 0;
+      const device = {
+        type: backend.deviceType,
+        id: index,
+        mmio: plans.length,
+        nrQueues,
+        evtchn: port,
+        doorbell: bell,
+        flags,
+      };
+      plans.push({ key, backend, entry, index, device });
+      port += nrQueues;
+      bell += nrQueues;
+    });
+  }
+  return plans;
+}
+
+/** Run each device type's prepare hook over its entries; one item per plan. */
+function prepareDevices(config: DomainConfig, plans: readonly DevicePlan[]): unknown[] {
+  const out: unknown[] = new Array(plans.length).fill(undefined);
+  const done: { backend: DeviceBackendType; items: unknown[] }[] = [];
+  try {
+    for (const key of DEVICE_CONFIG_KEYS) {
+      const mine = plans.flatMap((p, i) => (p.key === key ? [i] : []));
+      const backend = mine.length > 0 ? plans[mine[0]].backend : undefined;
+      if (!backend?.prepare) continue;
+      const items = backend.prepare(
+        mine.map((i) => plans[i].entry),
+        { domainName: config.name, baseDir: config.baseDir ?? process.cwd() },
+      );
+      done.push({ backend, items });
+      mine.forEach((planIndex, k) => {
+        out[planIndex] = items[k];
+      });
+    }
+  } catch (e) {
+    for (const d of done) for (const item of d.items) d.backend.release?.(item);
+    throw e;
+  }
+  return out;
 }

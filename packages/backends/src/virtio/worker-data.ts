@@ -1,0 +1,31 @@
+// What the toolstack hands each virtqueue backend worker (workerData): the
+// served domain's memory and nothing of any other domain, the device's
+// control block and counters, and this queue's doorbell and event port.
+// All plain data and SharedArrayBuffers: postMessage-able as is.
+
+export interface VirtqueueWorkerData {
+  /** The guest's memory (the only guest memory this worker may hold). */
+  memory: SharedArrayBuffer;
+  /** The device control block (@pvkit/virtio-ring DeviceControl). */
+  control: SharedArrayBuffer;
+  /** The device's counters (@pvkit/virtio-ring DeviceCounters). */
+  counters: SharedArrayBuffer;
+  /** The vCPU's device doorbells, and this queue's doorbell number in them. */
+  doorbells: SharedArrayBuffer;
+  doorbell: number;
+  /** Event channel port that interrupts the guest for this queue. */
+  evtchn: number;
+  /** This queue's index in the device. */
+  queue: number;
+  /** Polls of the doorbell before sleeping (default DEFAULT_BACKEND_SPIN). */
+  spin?: number;
+  /** Longest sleep before looking at the control block anyway, ms (default 1000). */
+  idleWaitMs?: number;
+}
+
+/** Doorbell polls before a backend sleeps: about 20 µs here (see baselines: a wake-up costs tens of µs). */
+export const DEFAULT_BACKEND_SPIN = 2000;
+export const DEFAULT_IDLE_WAIT_MS = 1000;
+
+/** The message a backend worker posts once it is set up (files open): the attach then succeeds. */
+export const BACKEND_READY = 'pvkit-backend-ready';
