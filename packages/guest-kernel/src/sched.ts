@@ -72,7 +72,7 @@ export class Scheduler {
 
   /** Park until `task` has exited; its exit code. */
   join(task: Task): Promise<number> {
-    if (task.code !== null) return Promise.resolve(task.code);
+    if (task.code !== null && this.failure === null) return Promise.resolve(task.code);
     return this.park((resume) => {
       task.joiners.push(resume);
     });
@@ -81,7 +81,8 @@ export class Scheduler {
   private exit(task: Task, code: number): void {
     task.code = code;
     this.live--;
-    for (const resume of task.joiners) resume(code);
+    // A task that threw wakes no one: the kernel panics at the scheduler's next turn.
+    if (this.failure === null) for (const resume of task.joiners) resume(code);
     this.stopRunning();
   }
 

@@ -2,6 +2,8 @@
 
 import {
   CONSOLEIO,
+  createMailbox,
+  DOMAIN_COUNTERS_BYTES,
   DOMID_SELF,
   ERRNO,
   EVTCHNOP,
@@ -184,5 +186,37 @@ test('a bad domain does not stop the service from serving another', () => {
     detail: 'vCPU 0 broke the ABI: mailbox state 7',
   });
   expect(r.svc.domain(1)).toBeUndefined();
+  expect(good.call(H.xen_version, XENVER.version)).toBe(0x10000);
+});
+
+test('a control message the service cannot apply fails its domain only', () => {
+  const r = rig();
+  const good = r.domain(1);
+  r.svc.controlSafely({
+    t: 'create',
+    setup: {
+      domid: 2,
+      name: 'd2',
+      memory: new SharedArrayBuffer(1 << 20),
+      mailboxes: [createMailbox()],
+      counters: new SharedArrayBuffer(DOMAIN_COUNTERS_BYTES),
+      reservedBytes: 0x3000,
+      devices: [
+        {
+          type: 2,
+          id: 0,
+          evtchn: 1023,
+          nrQueues: 2,
+          config: {},
+          control: new SharedArrayBuffer(1024),
+          doorbells: new SharedArrayBuffer(256),
+          doorbell: 0,
+        },
+      ],
+    },
+  });
+  expect(r.posted).toEqual([
+    { t: 'crash', domid: 2, detail: 'VMM error in create: device port 1024 is not free' },
+  ]);
   expect(good.call(H.xen_version, XENVER.version)).toBe(0x10000);
 });

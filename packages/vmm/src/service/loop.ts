@@ -35,7 +35,7 @@ export function runServiceLoop(svc: Service, io: LoopIo): void {
       seenCtl = ctl;
       for (let m = io.receive(); m; m = io.receive()) {
         if (m.t === 'stop') return;
-        svc.control(m);
+        svc.controlSafely(m);
       }
     }
     c[SERVICE_COUNTER.passes] += 1;

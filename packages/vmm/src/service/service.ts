@@ -231,6 +231,19 @@ export class Service implements ServiceContext {
 
   // ---- Control from the toolstack -------------------------------------------
 
+  /** control(), but a bad message fails only the domain it names, never the service. */
+  controlSafely(msg: ToService): void {
+    try {
+      this.control(msg);
+    } catch (e) {
+      const domid = 'domid' in msg ? msg.domid : msg.t === 'create' ? msg.setup.domid : -1;
+      const detail = `VMM error in ${msg.t}: ${e instanceof Error ? e.message : String(e)}`;
+      const d = this.domains.get(domid);
+      if (d) this.crash(d, detail);
+      else if (domid >= 0) this.post({ t: 'crash', domid, detail });
+    }
+  }
+
   control(msg: ToService): void {
     this.counters[SERVICE_COUNTER.control] += 1;
     switch (msg.t) {

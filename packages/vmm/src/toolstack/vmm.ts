@@ -12,6 +12,7 @@ import {
   DEVICE_FLAG,
   DOMAIN_COUNTERS_BYTES,
   hostClockMs,
+  NR_EVENT_CHANNELS,
   START_INFO_GPA,
   TraceRing,
   VIRQ,
@@ -32,6 +33,8 @@ import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.
 import { ServiceClient, type ServiceStats } from './service-client.ts';
 
 const require = createRequire(import.meta.url);
+/** Device queues may take the low half of the event channel ports; the guest keeps the rest. */
+const MAX_DEVICE_PORTS = NR_EVENT_CHANNELS / 2;
 /** The built-in guest kernel's worker entry. */
 export const KERNEL_ENTRY = join(dirname(require.resolve('@pvkit/guest-kernel')), 'entry.ts');
 
@@ -399,6 +402,10 @@ function planDevices(config: DomainConfig): DevicePlan[] {
       bell += nrQueues;
     });
   }
+  if (port > MAX_DEVICE_PORTS)
+    throw new ConfigError(
+      `${config.name}: devices need ${port - 1} event channels; at most ${MAX_DEVICE_PORTS - 1}`,
+    );
   return plans;
 }
 
