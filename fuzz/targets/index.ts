@@ -1,0 +1,5 @@
+// Every fuzz target, in the order `pnpm fuzz` runs them. Add a target here.
+import type { FuzzTarget } from '../lib/runner.ts';
+import { virtqueueDevice } from './virtqueue-device.ts';
+
+export const TARGETS: readonly FuzzTarget[] = [virtqueueDevice];
