@@ -1,5 +1,6 @@
 // Every fuzz target, in the order `pnpm fuzz` runs them. Add a target here.
 import type { FuzzTarget } from '../lib/runner.ts';
 import { virtqueueDevice } from './virtqueue-device.ts';
+import { virtqueueDiff } from './virtqueue-diff.ts';
 
-export const TARGETS: readonly FuzzTarget[] = [virtqueueDevice];
+export const TARGETS: readonly FuzzTarget[] = [virtqueueDevice, virtqueueDiff];
