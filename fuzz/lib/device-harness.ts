@@ -79,7 +79,10 @@ export class DeviceHarness {
   }
 
   /** What popHead must do now, by the model; advances the model like the device. */
-  private expectPop(): { t: 'empty' } | { t: 'throw'; kind: VirtqueueErrorKind } | { t: 'head'; head: number } {
+  private expectPop():
+    | { t: 'empty' }
+    | { t: 'throw'; kind: VirtqueueErrorKind }
+    | { t: 'head'; head: number } {
     if (this.devLast === this.devShadow) {
       const idx = this.g.r16(this.ring.availIdxAddr);
       if (idx === this.devLast) return { t: 'empty' };
@@ -148,7 +151,10 @@ export class DeviceHarness {
       const e: unknown = chain === null ? this.dev.chain.error : chain.error;
       if (!(e instanceof VirtqueueError) || e.head !== head)
         throw new InvariantError('malformed chain without its error');
-      check(!QUEUE_KINDS.includes(e.kind) && !SETUP_KINDS.includes(e.kind), `chain error ${e.kind}`);
+      check(
+        !QUEUE_KINDS.includes(e.kind) && !SETUP_KINDS.includes(e.kind),
+        `chain error ${e.kind}`,
+      );
       check(raced || ref?.ok === false, () => `reader refused (${e.message}), reference accepts`);
       this.held.set(head, 0);
       count(`chain refused: ${e.kind}${raced ? ' (raced)' : ''}`);
@@ -157,12 +163,21 @@ export class DeviceHarness {
     this.checkChain(chain);
     if (!raced && ref !== null) {
       check(ref.ok, () => `reader accepts head ${head}, reference refuses: ${!ref.ok && ref.why}`);
-      check(sameSegments(ref.segments, chain.segments), () => `segments differ from the reference: ${JSON.stringify(chain.segments)} vs ${JSON.stringify(ref.segments)}`);
+      check(
+        sameSegments(ref.segments, chain.segments),
+        () =>
+          `segments differ from the reference: ${JSON.stringify(chain.segments)} vs ${JSON.stringify(ref.segments)}`,
+      );
     }
     this.held.set(head, chain.writableLen);
     count(`chain accepted${raced ? ' (raced)' : ''}`);
-    count(`chain accepted, segments ${Math.min(chain.segments.length, 4)}${chain.segments.length > 4 ? '+' : ''}`);
-    check(this.dev.inFlight === this.held.size, `inFlight ${this.dev.inFlight} != ${this.held.size}`);
+    count(
+      `chain accepted, segments ${Math.min(chain.segments.length, 4)}${chain.segments.length > 4 ? '+' : ''}`,
+    );
+    check(
+      this.dev.inFlight === this.held.size,
+      `inFlight ${this.dev.inFlight} != ${this.held.size}`,
+    );
     return { t: 'chain', head, chain };
   }
 
@@ -196,7 +211,10 @@ export class DeviceHarness {
       if (s.writable) w += s.len;
       else r += s.len;
     }
-    check(r === c.readableLen && w === c.writableLen, `lengths ${c.readableLen}/${c.writableLen} != ${r}/${w}`);
+    check(
+      r === c.readableLen && w === c.writableLen,
+      `lengths ${c.readableLen}/${c.writableLen} != ${r}/${w}`,
+    );
     check(r + w <= 2 ** 32, 'chain larger than 2^32 bytes');
   }
 
@@ -208,12 +226,18 @@ export class DeviceHarness {
     this.g.expect32(at + 4, len);
     this.nextUsed = (this.nextUsed + 1) & 0xffff;
     this.held.delete(head);
-    check(this.dev.inFlight === this.held.size, `inFlight ${this.dev.inFlight} != ${this.held.size}`);
+    check(
+      this.dev.inFlight === this.held.size,
+      `inFlight ${this.dev.inFlight} != ${this.held.size}`,
+    );
   }
 
   publish(): void {
     const pending = this.nextUsed !== this.publishedUsed;
-    check(this.dev.unpublished === ((this.nextUsed - this.publishedUsed) & 0xffff), 'unpublished count');
+    check(
+      this.dev.unpublished === ((this.nextUsed - this.publishedUsed) & 0xffff),
+      'unpublished count',
+    );
     this.dev.publish();
     if (pending) this.g.expect16(this.ring.usedIdxAddr, this.nextUsed);
     else if (this.g.mem.view.getUint16(this.ring.usedIdxAddr, true) === this.nextUsed)

@@ -113,7 +113,8 @@ export class FuzzGuest {
     this.w32(addr + 4, hi);
   }
   writeBytes(addr: number, bytes: Uint8Array): void {
-    if (!(addr >= 0 && addr + bytes.length <= this.size)) throw new RangeError('harness bug: write outside guest memory');
+    if (!(addr >= 0 && addr + bytes.length <= this.size))
+      throw new RangeError('harness bug: write outside guest memory');
     this.u8.set(bytes, addr);
     this.shadow.set(bytes, addr);
   }
@@ -154,10 +155,7 @@ export class FuzzGuest {
     if (this.live.equals(this.shadowBuf)) return;
     let i = 0;
     while (this.u8[i] === this.shadow[i]) i++;
-    check(
-      false,
-      `${when}: guest byte ${i}${what(i)} is ${this.u8[i]}, expected ${this.shadow[i]}`,
-    );
+    check(false, `${when}: guest byte ${i}${what(i)} is ${this.u8[i]}, expected ${this.shadow[i]}`);
   }
 }
 

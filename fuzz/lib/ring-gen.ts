@@ -218,3 +218,17 @@ export function corruptDescriptor(
       g.w8(at + rng.int(DESC_SIZE), rng.u32() & 0xff);
   }
 }
+
+/** Cut `total` into 1..4 pieces at random points (pieces may be empty now and then). */
+export function cuts(rng: Rng, total: number): number[] {
+  const pieces = rng.weighted([5, 3, 1, 1]) + 1;
+  const points = [0, total];
+  for (let i = 1; i < pieces; i++) points.push(rng.int(total + 1));
+  points.sort((a, b) => a - b);
+  const out: number[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const len = points[i] - points[i - 1];
+    if (len > 0 || rng.chance(0.05)) out.push(len);
+  }
+  return out.length ? out : [total];
+}

@@ -110,7 +110,11 @@ function buffer(rng: Rng, s: Setup, writable: boolean): Buf {
   // ending on the very last byte of memory, rings or not.
   const end = rng.chance(0.1) ? size : s.dataHi;
   const l = Math.min(len, end - s.dataLo);
-  return { addr: end - l - (rng.chance(0.3) ? 0 : rng.int(end - s.dataLo - l + 1)), len: l, writable };
+  return {
+    addr: end - l - (rng.chance(0.3) ? 0 : rng.int(end - s.dataLo - l + 1)),
+    len: l,
+    writable,
+  };
 }
 
 /** A head the device does not hold and no avail entry names yet, or -1. */
@@ -144,7 +148,8 @@ function offerChain(rng: Rng, s: Setup): void {
     if (table < 0) table = s.dataLo;
     ring.indirect(head, table, bufs);
     touched = bufs.map((_, k) => k);
-    if (rng.chance(0.1)) ring.g.w32(ring.q.desc + head * 16 + 8, rng.pick([0, 8, 17, count * 16 + 16]));
+    if (rng.chance(0.1))
+      ring.g.w32(ring.q.desc + head * 16 + 8, rng.pick([0, 8, 17, count * 16 + 16]));
   } else {
     touched = [head, ...distinctIndices(rng, n, count).filter((i) => i !== head)].slice(0, count);
     ring.chain(touched, bufs);

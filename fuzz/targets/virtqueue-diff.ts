@@ -201,7 +201,10 @@ function run(rng: Rng, p: Pair): void {
     }
     check(dev.inFlight === held.size, `device inFlight ${dev.inFlight} != ${held.size}`);
     const outstanding = added.length + published.length + held.size + pushed.length + used.length;
-    check(drv.outstanding === outstanding, `driver outstanding ${drv.outstanding} != ${outstanding}`);
+    check(
+      drv.outstanding === outstanding,
+      `driver outstanding ${drv.outstanding} != ${outstanding}`,
+    );
   }
   // Drain: everything added comes back exactly once.
   driverPublish();
