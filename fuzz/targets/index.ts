@@ -1,6 +1,7 @@
 // Every fuzz target, in the order `pnpm fuzz` runs them. Add a target here.
 import type { FuzzTarget } from '../lib/runner.ts';
 import { blkRequestTarget } from './blk-request.ts';
+import { hypercallTarget } from './hypercall.ts';
 import { netTx } from './net-tx.ts';
 import { virtqueueDevice } from './virtqueue-device.ts';
 import { virtqueueDiff } from './virtqueue-diff.ts';
@@ -10,4 +11,5 @@ export const TARGETS: readonly FuzzTarget[] = [
   virtqueueDiff,
   blkRequestTarget,
   netTx,
+  hypercallTarget,
 ];
