@@ -80,6 +80,14 @@ export class Rng {
   }
 
   fill(bytes: Uint8Array, from = 0, to = bytes.length): void {
-    for (let i = from; i < to; i++) bytes[i] = this.u32() & 0xff;
+    let i = from;
+    for (; i + 4 <= to; i += 4) {
+      const x = this.u32();
+      bytes[i] = x;
+      bytes[i + 1] = x >>> 8;
+      bytes[i + 2] = x >>> 16;
+      bytes[i + 3] = x >>> 24;
+    }
+    for (; i < to; i++) bytes[i] = this.u32();
   }
 }

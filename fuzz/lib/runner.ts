@@ -43,7 +43,7 @@ export interface FuzzTarget {
 
 export interface RunOptions extends TargetOptions {
   seed: number;
-  /** First iteration (rounded down to an episode boundary). */
+  /** First iteration (an episode runs from its start, so this may run a few before it). */
   start?: number;
   iterations?: number;
   timeMs?: number;
@@ -94,8 +94,10 @@ export function runTarget(target: FuzzTarget, o: RunOptions): TargetResult {
   if (o.inject !== undefined && !target.injections?.includes(o.inject))
     throw new RangeError(`${target.name} has no injectable fault '${o.inject}'`);
   const episode = target.episode ?? 1;
+  // A start inside an episode runs from the episode's first iteration, and
+  // as many more as it takes to still reach the iterations asked for.
   const first = Math.floor((o.start ?? 0) / episode) * episode;
-  const count = o.iterations ?? Number.POSITIVE_INFINITY;
+  const count = (o.iterations ?? Number.POSITIVE_INFINITY) + (o.start ?? 0) - first;
   const timeMs = o.timeMs ?? Number.POSITIVE_INFINITY;
   const maxFailures = o.maxFailures ?? 10;
   const stream = streamOf(target.name);

@@ -115,7 +115,7 @@ function trap(svc: Service, d: Dom, v: number, call: Call): number | null {
 
 function simple(nr: number, ...args: number[]): Call {
   const words = new Uint32Array(12);
-  args.forEach((a, k) => (words[2 * k] = a));
+  for (let k = 0; k < args.length; k++) words[2 * k] = args[k];
   return { nr, words };
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../../packages/backends/src/index.ts';
 import {
   completeChecksum,
+  type DescriptorChain,
   ETH_HLEN,
   layoutSplitQueue,
   macIsMulticast,
@@ -25,7 +26,6 @@ import {
   NetHdrFlag,
   readNetHdr,
   validateTxNetHdr,
-  type DescriptorChain,
 } from '../../packages/virtio-ring/src/index.ts';
 import { DeviceHarness } from '../lib/device-harness.ts';
 import { GuestPool } from '../lib/guest.ts';
@@ -153,8 +153,10 @@ function forward(rng: Rng, net: Net, inPort: number, buf: Uint8Array, frame: num
     const ok = rng.chance(0.8);
     sw.delivered(p, len, ok);
     const t = net.tx.get(p) ?? [0, 0, 0];
-    if (ok) t[0]++, (t[1] += len);
-    else t[2]++;
+    if (ok) {
+      t[0]++;
+      t[1] += len;
+    } else t[2]++;
     net.tx.set(p, t);
   }
 }
@@ -194,7 +196,7 @@ function device(
 }
 
 function iteration(rng: Rng, pool: GuestPool, scratch: Uint8Array[]): void {
-  const g = pool.get(64 * 1024);
+  const g = pool.get(32 * 1024);
   const n = rng.pick([8, 16, 64]);
   const q = layoutSplitQueue(0, n);
   const h = DeviceHarness.open(g, q, { indirect: rng.bool(), eventIdx: rng.bool() });

@@ -201,7 +201,13 @@ function step(rng: Rng, s: Setup, segsOf: Map<number, readonly Segment[]>, offBy
       return 'offer';
     case 1: {
       const racing = rng.chance(0.25);
-      const race = racing ? () => rng.chance(0.3) && (raceWrite(rng, s), true) : null;
+      const race = racing
+        ? () => {
+            if (!rng.chance(0.3)) return false;
+            raceWrite(rng, s);
+            return true;
+          }
+        : null;
       const r = h.pop(rng, race);
       if (r.t === 'chain') s.pending.splice(s.pending.indexOf(r.head) >>> 0, 1);
       if (r.t === 'chain') segsOf.set(r.head, r.chain?.segments ?? []);

@@ -196,8 +196,9 @@ function run(rng: Rng, p: Pair): void {
         else drvSleeping = used.length === 0 || fail('driver re-check missed entries');
         break;
       default: // a side that polls asks not to be notified (only an awake side can)
-        if (rng.bool()) devSleeping || dev.disableNotifications();
-        else drvSleeping || drv.disableInterrupts();
+        if (rng.bool()) {
+          if (!devSleeping) dev.disableNotifications();
+        } else if (!drvSleeping) drv.disableInterrupts();
     }
     check(dev.inFlight === held.size, `device inFlight ${dev.inFlight} != ${held.size}`);
     const outstanding = added.length + published.length + held.size + pushed.length + used.length;
