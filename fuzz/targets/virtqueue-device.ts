@@ -73,11 +73,20 @@ function setup(rng: Rng, pool: GuestPool): Setup | null {
   let q: QueueAddresses;
   let dataLo = 0;
   let dataHi = size;
-  if (rng.chance(0.04)) {
-    // What a driver can write into QueueNum / QueueDesc / QueueDriver / QueueDevice.
-    n = rng.pick([n, 0, 3, n * 2, MAX_QUEUE_SIZE * 2, rng.int(65536)]);
-    const anyAddr = () => rng.pick([0, rng.int(size), size - rng.int(64), size, rng.u32()]);
-    q = { size: n, desc: anyAddr(), avail: anyAddr(), used: anyAddr() };
+  if (rng.chance(0.06)) {
+    // What a driver can write into QueueNum / QueueDesc / QueueDriver /
+    // QueueDevice: bad sizes, addresses anywhere; and, half the time, three
+    // well-aligned areas that overlap each other (legal to set up: then the
+    // device's used-ring writes land in the driver's rings).
+    if (rng.chance(0.5)) n = rng.pick([0, 3, n * 2, MAX_QUEUE_SIZE * 2, rng.int(65536)]);
+    const near = () =>
+      rng.int(Math.max(1, size - 26 * n)) +
+      (rng.chance(0.85) ? 0 : rng.pick([size - rng.int(64), 2 ** 32]));
+    const anyAddr = (align: number) => {
+      const x = near();
+      return rng.chance(0.8) ? x - (x % align) : x;
+    };
+    q = { size: n, desc: anyAddr(16), avail: anyAddr(2), used: anyAddr(4) };
   } else {
     const align = rng.pick([16, 128]);
     const span = layoutSplitQueue(0, n, align).end;
@@ -93,6 +102,7 @@ function setup(rng: Rng, pool: GuestPool): Setup | null {
     maxSize,
   });
   if (h === null) return null;
+  if (dataLo === 0 && dataHi === size) count('hostile queue setup accepted');
   return { h, data: new Bump(dataLo, dataHi), dataLo, dataHi, pending: [] };
 }
 
@@ -179,6 +189,8 @@ function raceWrite(rng: Rng, s: Setup): void {
   if (at < 0) return;
   const v = rng.u32();
   if (region === 4) ring.setAvailIdx(rng.chance(0.5) ? ring.availIdx + rng.range(1, 3) : v);
+  else if (region === 1 && rng.chance(0.7))
+    g.w16(at - (at & 1), rng.int(s.h.n)); // another head
   else if (rng.bool()) g.w8(at, v & 0xff);
   else g.w16(at - (at & 1), v & 0xffff);
 }
