@@ -7,6 +7,7 @@
 // an OK write, discard or write-zeroes says, with the guest's data or zeros;
 // a read-only disk never changes; an OK read returns the image's bytes.
 import {
+  BLK_COUNTER_NAMES,
   BlkRequestExecutor,
   type BlkResult,
   blkDeviceConfig,
@@ -34,14 +35,10 @@ import { count } from '../lib/stats.ts';
 
 const GUEST = 32 * 1024;
 const DISK_SECTORS = 64;
-const ERROR_COUNTERS = [
-  'errorsChain',
-  'errorsRequest',
-  'errorsRange',
-  'errorsReadOnly',
-  'errorsHostIo',
-  'unsupported',
-] as const;
+/** Every counter of an answer other than OK (counters.ts: errors by cause, and UNSUPP). */
+const ERROR_COUNTERS = BLK_COUNTER_NAMES.filter(
+  (n) => n.startsWith('errors') || n === 'unsupported',
+);
 
 /** The bytes of an area made of segments, as the snapshot `from` holds them. */
 function gather(from: Uint8Array, segs: readonly Segment[], skip: number, n: number): Uint8Array {
