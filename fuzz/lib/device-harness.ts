@@ -53,7 +53,6 @@ export class DeviceHarness {
   private nextUsed = 0;
   private publishedUsed = 0;
   broken: VirtqueueError | null = null;
-  pops = 0;
 
   private constructor(g: FuzzGuest, q: QueueAddresses, dev: DeviceQueue, indirect: boolean) {
     this.g = g;
@@ -146,7 +145,6 @@ export class DeviceHarness {
     const head = typeof got === 'number' ? got : (got?.head ?? -1);
     check(head === want.head, `avail entry holds head ${want.head}, pop gave ${head}`);
     const chain = typeof got === 'number' ? this.readerChain() : got;
-    this.pops++;
     if (chain === null || isMalformed(chain)) {
       const e: unknown = chain === null ? this.dev.chain.error : chain.error;
       if (!(e instanceof VirtqueueError) || e.head !== head)
@@ -157,6 +155,10 @@ export class DeviceHarness {
       );
       check(raced || ref?.ok === false, () => `reader refused (${e.message}), reference accepts`);
       this.held.set(head, 0);
+      check(
+        this.dev.inFlight === this.held.size,
+        `inFlight ${this.dev.inFlight} != ${this.held.size}`,
+      );
       count(`chain refused: ${e.kind}${raced ? ' (raced)' : ''}`);
       return { t: 'chain', head, chain: null };
     }
