@@ -34,6 +34,7 @@ import {
   VIRQ,
   XENVER,
 } from '../../packages/hypercall/src/index.ts';
+import { BLK_CONFIG_SIZE, DeviceControl, Doorbell } from '../../packages/virtio-ring/src/index.ts';
 import { type Call, randomCall } from '../lib/hypercall-gen.ts';
 import type { Rng } from '../lib/rng.ts';
 import { check, type FuzzTarget } from '../lib/runner.ts';
@@ -46,6 +47,18 @@ const ERRNOS = new Set(Object.values(ERRNO).map((e) => -e));
 
 function valid(r: unknown): boolean {
   return typeof r === 'number' && Number.isSafeInteger(r) && (r >= 0 || ERRNOS.has(r));
+}
+
+/** A described blk device: pvkit_mmio_op then reaches a real register model, not -ENODEV. */
+function blkControl(): SharedArrayBuffer {
+  const control = DeviceControl.create(1);
+  control.describe({
+    deviceId: DEVICE_TYPE.blk,
+    features: 0n,
+    queueMaxSizes: [256],
+    config: new Uint8Array(BLK_CONFIG_SIZE),
+  });
+  return control.buffer;
 }
 
 interface Dom {
@@ -89,6 +102,9 @@ function createDomain(svc: Service, domid: number, vcpus: number, withDevice: bo
         evtchn: d.evtchn,
         nrQueues: 1,
         config: {},
+        control: blkControl(),
+        doorbells: Doorbell.createWords(1).buffer as SharedArrayBuffer,
+        doorbell: d.doorbell,
       })),
     },
   });
