@@ -103,7 +103,7 @@ export class Service implements ServiceContext {
     const live = this.live;
     for (let i = 0; i < live.length; i++) {
       const d = live[i];
-      if (d.paused) continue;
+      if (d.paused || d.dead) continue; // (a trap earlier in this pass may have ended it)
       const boxes = d.mailboxes;
       for (let v = 0; v < boxes.length; v++) {
         const s = Atomics.load(boxes[v], MAILBOX.state);

@@ -257,14 +257,14 @@ export class Vmm extends EventEmitter<{
 
   async pause(dom: Domain): Promise<void> {
     if (dom.state !== 'running') throw new Error(`domain ${dom.name} is ${dom.state}, not running`);
-    if (await this.service().request({ t: 'pause', domid: dom.domid }))
-      this.setState(dom, 'paused');
+    const ok = await this.service().request({ t: 'pause', domid: dom.domid });
+    if (ok && dom.alive) this.setState(dom, 'paused');
   }
 
   async unpause(dom: Domain): Promise<void> {
     if (dom.state !== 'paused') throw new Error(`domain ${dom.name} is ${dom.state}, not paused`);
-    if (await this.service().request({ t: 'unpause', domid: dom.domid }))
-      this.setState(dom, 'running');
+    const ok = await this.service().request({ t: 'unpause', domid: dom.domid });
+    if (ok && dom.alive) this.setState(dom, 'running');
   }
 
   /** Type text on the domain's console: console_io(read) returns it; VIRQ_CONSOLE is raised. */
