@@ -71,12 +71,22 @@ export class Service implements ServiceContext {
 
   shutdown(d: ServiceDomain, reason: number, code: number): void {
     this.teardown(d);
-    this.post({ t: 'shutdown', domid: d.domid, reason, code });
+    this.postAfterTrap({ t: 'shutdown', domid: d.domid, reason, code });
   }
 
   crash(d: ServiceDomain, detail: string): void {
     this.teardown(d);
-    this.post({ t: 'crash', domid: d.domid, detail });
+    this.postAfterTrap({ t: 'crash', domid: d.domid, detail });
+  }
+
+  /**
+   * A domain's end, reported only once the trap that ended it is counted
+   * and traced: the toolstack reads stats and drains the trace ring as soon
+   * as it hears of the end, so they must already hold that trap.
+   */
+  private postAfterTrap(m: FromService): void {
+    if (this.outbox !== null) this.outbox.push(m);
+    else this.post(m);
   }
 
   // ---- The hot path ---------------------------------------------------------
@@ -92,6 +102,8 @@ export class Service implements ServiceContext {
   /** When the last trap was answered (ms): the spin window counts from it. */
   lastTrapMs = this.now;
   private last: ServiceDomain | null = null;
+  /** While a trap is served: messages held until it is settled (postAfterTrap). */
+  private outbox: FromService[] | null = null;
   private lastV = 0;
   private lastNr = 0;
   private lastA0 = 0;
@@ -151,20 +163,29 @@ export class Service implements ServiceContext {
     d.counters[DOMAIN_COUNTER.vcpu_state] = VCPU_RUNSTATE.running; // block/poll say otherwise
     d.counters[DOMAIN_COUNTER.hypercalls] += 1;
     let r: number;
+    const held: FromService[] = [];
+    this.outbox = held;
     try {
       r = nr >= 0 && nr < NR_HYPERCALLS ? this.table[nr](this, d, v, a) : -ERRNO.ENOSYS;
     } catch (e) {
       // A VMM bug must not take other domains down: this one crashes, loudly.
+      this.outbox = null;
       const name = CALL_NAMES.get(nr) ?? `#${nr}`;
       this.crash(d, `VMM error in ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      for (const msg of held) this.post(msg);
       return;
     }
+    this.outbox = null;
     if (!d.dead) mailboxAnswer(m, r); // shut down in this call: no answer, still counted
     this.last = d;
     this.lastV = v;
     this.lastNr = nr;
     this.lastA0 = a[0];
     this.lastR = r;
+    if (held.length > 0) {
+      this.settle();
+      for (const msg of held) this.post(msg);
+    }
   }
 
   private record(
