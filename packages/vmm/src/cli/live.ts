@@ -57,7 +57,7 @@ export class LiveView {
   private draw(): void {
     if (this.table.length === 0) return;
     // A line wider than the terminal wraps and would throw the redraw off.
-    const width = Math.max(20, (this.out.columns ?? 120) - 1);
+    const width = Math.max(20, (this.out.columns || 120) - 1);
     this.out.write(`${this.table.map((l) => l.slice(0, width)).join('\n')}\n`);
     this.drawn = this.table.length;
   }
