@@ -5,6 +5,7 @@
 // so the demo runs whatever half of it this build supports.
 export const DEMO_SWITCH = 'demo0';
 export const DEMO_DISK_SIZE = '128M';
+const NETPERF_PORT = 5001;
 
 export interface DemoGuest {
   name: string;
@@ -22,16 +23,17 @@ export const GUESTS: readonly DemoGuest[] = [
     ip: '10.0.0.1/24',
     memory: '64M',
     blkApps: ['blkverify vda seed=1 size=64M bs=128k'],
-    netApps: ['ping 10.0.0.2 5 100', 'netperf stream 10.0.0.2 size=1472 duration=2'],
+    // In sequence (seq): a ping would find the tx ring full while the stream runs.
+    netApps: [`seq ping 10.0.0.2 5 100 ; netperf stream 10.0.0.2 ${NETPERF_PORT} 1472 2`],
   },
   {
     name: 'beta',
     ip: '10.0.0.2/24',
     memory: '64M',
     blkApps: ['blkverify vda seed=2 size=32M bs=128k'],
-    // Stays up answering ARP, ICMP and the stream until the demo shuts it down
-    // when alpha is done (25 s at most).
-    netApps: ['idle 25'],
+    // Sinks one netperf session, and stays up answering ARP and ICMP until
+    // the demo shuts it down when alpha is done (25 s at most).
+    netApps: [`netperf server ${NETPERF_PORT} 1`, 'idle 25'],
   },
 ];
 
@@ -40,7 +42,8 @@ export const RESULT_LINES = [
   /^blkverify: .*(ok|MISMATCH)/,
   /packets transmitted/,
   /^rtt min\/avg\/max/,
-  /^netperf: /,
+  /^netperf (stream|rr) .*: sent /,
+  /^netperf server: .* session .*received/,
 ];
 
 /** The domain config of one guest: a sparse disk image in `dir`, a NIC when net is built. */
