@@ -93,11 +93,13 @@ export class Session {
   /** Redraw (or print) the stat table every `intervalMs`. */
   liveStat(intervalMs = 1000): void {
     let prev: Snapshot | null = null;
-    this.statTimer = setInterval(() => {
+    const draw = () => {
       const cur = this.snapshot();
       this.view.show(statTable(cur, prev));
       prev = cur;
-    }, intervalMs);
+    };
+    draw(); // at once: which domains, in which state; rates from the next sample
+    this.statTimer = setInterval(draw, intervalMs);
   }
 
   /** Wait until every domain has ended (Ctrl-C destroys them). */
