@@ -2,15 +2,24 @@
 // its own (TMPDIR: where control sockets and demo images go), so parallel
 // tests never see each other's VMMs.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 const MAIN = 'packages/vmm/src/cli/main.ts';
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp directory of the test's own, removed after the test file. */
 export function cliTmp(prefix = 'pvkit-cli-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export interface CliResult {
