@@ -1,9 +1,9 @@
 // `pnpm pvkit run <config.json>` as a user runs it: a real process.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { cliTmp } from './support/cli.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const pvkit = (...args: string[]) =>
@@ -34,7 +34,7 @@ test('a crash makes the exit status 1; --stats prints counters', () => {
 });
 
 test('a bad config is one line on stderr and status 2, before any domain starts', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pvkit-cli-'));
+  const dir = cliTmp();
   const file = join(dir, 'bad.json');
   writeFileSync(
     file,
@@ -53,5 +53,7 @@ test('a bad config is one line on stderr and status 2, before any domain starts'
   );
   writeFileSync(file, '{ "name": ');
   expect(pvkit('run', file).stderr).toMatch(/^pvkit: .*bad\.json: not valid JSON \(.*\)\n$/);
-  expect(pvkit('start').stderr).toBe('pvkit: usage: pvkit run <config.json> [--stats]\n');
+  expect(pvkit('start').stderr).toBe(
+    'pvkit: unknown command "start"; commands: run, stat, trace, bench, demo, help (pvkit --help)\n',
+  );
 });

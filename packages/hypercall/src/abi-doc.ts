@@ -3,7 +3,7 @@
 import { DOMAIN_COUNTER, SERVICE_COUNTER } from './counters.ts';
 import * as L from './layout.ts';
 import * as N from './numbers.ts';
-import { TRACE_RECORD, TRACE_RECORD_SIZE } from './trace.ts';
+import { TRACE_KIND, TRACE_RECORD, TRACE_RECORD_SIZE } from './trace.ts';
 
 type Row = readonly (string | number)[];
 
@@ -126,7 +126,7 @@ export function abiReference(): string {
     `#### memory_map argument\n\n${fields(L.MEMORY_MAP, L.MEMORY_MAP_SIZE)}`,
     `#### memory map entry (e820)\n\n${fields(L.E820_ENTRY, L.E820_ENTRY_SIZE)}`,
     `#### evtchn_status\n\n${fields(L.EVTCHN_STATUS, L.EVTCHN_STATUS_SIZE)}`,
-    `#### trace record\n\n${fields(TRACE_RECORD, TRACE_RECORD_SIZE)}`,
+    `#### trace record\n\n${fields(TRACE_RECORD, TRACE_RECORD_SIZE)}\n\nkind:\n\n${consts(TRACE_KIND)}`,
     '### Counters (f64 slots the toolstack reads)',
     `#### per domain\n\n${fields(DOMAIN_COUNTER, 16, 'slot')}`,
     `#### service\n\n${fields(SERVICE_COUNTER, 16, 'slot')}`,

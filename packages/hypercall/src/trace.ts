@@ -1,9 +1,24 @@
-// Trace records: one per trap, written by the hypervisor service into a ring
-// in a SharedArrayBuffer (single producer), read by the toolstack (single
+// Trace records: one per trap, per multicall entry and per event the
+// hypervisor service raises, written by the service into a ring in a
+// SharedArrayBuffer (single producer), read by the toolstack (single
 // consumer) with no message per record. When the ring is full new records
 // are counted as dropped, never written over unread ones.
 
-/** One record, 32 bytes. */
+import { MAX_HYPERCALL_ARGS } from './layout.ts';
+
+/** What a record describes (TRACE_RECORD.kind). */
+export const TRACE_KIND = {
+  /** A trap: `nr` is the call, timed from pickup to answer. */
+  trap: 0,
+  /** A multicall entry, run inside its multicall trap (recorded before it; duration 0). */
+  entry: 1,
+  /** An event the service raised into `domid` (timer, VIRQ, interdomain send): `nr` is
+   * the port, `result` the RAISE outcome, duration 0. Device interrupts bypass the
+   * service and are counted by their backends instead. */
+  event: 2,
+} as const;
+
+/** One record, 88 bytes. */
 export const TRACE_RECORD = {
   /** f64: the domain's system time (ns) when the trap was picked up. */
   time_ns: 0,
@@ -16,8 +31,12 @@ export const TRACE_RECORD = {
   result: 24,
   /** u32: ns from pickup to answer (saturates). */
   duration_ns: 28,
+  /** u32: TRACE_KIND.* */
+  kind: 32,
+  /** f64 × MAX_HYPERCALL_ARGS: every argument as the call saw it (0 for events). */
+  args: 40,
 } as const;
-export const TRACE_RECORD_SIZE = 32;
+export const TRACE_RECORD_SIZE = TRACE_RECORD.args + 8 * MAX_HYPERCALL_ARGS;
 
 /** Ring header (u32 words), then the records from TRACE_HEADER_SIZE. */
 export const TRACE_HEADER = { head: 0, tail: 1, dropped: 2, capacity: 3 } as const;
@@ -31,7 +50,16 @@ export interface TraceRecord {
   arg0: number;
   result: number;
   durationNs: number;
+  kind: number;
+  /** MAX_HYPERCALL_ARGS values. */
+  args: number[];
 }
+
+/** What the producer writes: `kind` defaults to a trap, missing arguments to 0. */
+export type TraceInput = Omit<TraceRecord, 'kind' | 'args'> & {
+  kind?: number;
+  args?: ArrayLike<number>;
+};
 
 export class TraceRing {
   readonly buffer: SharedArrayBuffer;
@@ -58,7 +86,7 @@ export class TraceRing {
   }
 
   /** Producer: append one record; false (and counted) if the ring is full. */
-  push(r: TraceRecord): boolean {
+  push(r: TraceInput): boolean {
     const head = Atomics.load(this.w, TRACE_HEADER.head);
     if (((head - Atomics.load(this.w, TRACE_HEADER.tail)) | 0) >= this.capacity) {
       Atomics.add(this.w, TRACE_HEADER.dropped, 1);
@@ -76,6 +104,11 @@ export class TraceRing {
       0xffffffff,
       Math.max(0, Math.round(r.durationNs)),
     );
+    this.w[(at + R.kind) >>> 2] = r.kind ?? TRACE_KIND.trap;
+    const a = r.args;
+    const base = (at + R.args) >>> 3;
+    for (let k = 0; k < MAX_HYPERCALL_ARGS; k++)
+      this.f[base + k] = a !== undefined && k < a.length ? a[k] : 0;
     Atomics.store(this.w, TRACE_HEADER.head, (head + 1) | 0);
     return true;
   }
@@ -96,6 +129,10 @@ export class TraceRing {
         arg0: this.w[(at + R.arg0) >>> 2],
         result: this.w[(at + R.result) >>> 2],
         durationNs: this.w[(at + R.duration_ns) >>> 2] >>> 0,
+        kind: this.w[(at + R.kind) >>> 2],
+        args: Array.from(
+          this.f.subarray((at + R.args) >>> 3, (at + R.args) / 8 + MAX_HYPERCALL_ARGS),
+        ),
       });
     }
     Atomics.store(this.w, TRACE_HEADER.tail, tail);

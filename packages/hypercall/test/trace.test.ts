@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { TraceRing } from '../src/index.ts';
+import { TRACE_KIND, TraceRing } from '../src/index.ts';
 
 const rec = (i: number) => ({
   timeNs: i * 1000,
@@ -16,7 +16,12 @@ test('records come out in order, once', () => {
   for (let i = 0; i < 5; i++) expect(ring.push(rec(i))).toBe(true);
   const out = ring.drain();
   expect(out.map((r) => r.arg0)).toEqual([0, 1, 2, 3, 4]);
-  expect(out[0]).toEqual({ ...rec(0), durationNs: 123 });
+  expect(out[0]).toEqual({
+    ...rec(0),
+    durationNs: 123,
+    kind: TRACE_KIND.trap,
+    args: [0, 0, 0, 0, 0, 0],
+  });
   expect(ring.drain()).toEqual([]);
 });
 
@@ -39,4 +44,12 @@ test('results and durations are clamped to their fields', () => {
 
 test('capacity must be a power of two', () => {
   expect(() => TraceRing.create(3)).toThrow(/power of two/);
+});
+
+test('a record carries its kind and every argument as a float64', () => {
+  const ring = TraceRing.create(2);
+  ring.push({ ...rec(0), kind: TRACE_KIND.entry, args: [2 ** 40 + 3, -1, 0.5] });
+  const [r] = ring.drain();
+  expect(r.kind).toBe(TRACE_KIND.entry);
+  expect(r.args).toEqual([2 ** 40 + 3, -1, 0.5, 0, 0, 0]);
 });

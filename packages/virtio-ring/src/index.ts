@@ -43,7 +43,6 @@ export type {
   MmioQueueState,
 } from './mmio-types.ts';
 export * from './net/index.ts';
-export * from './net/index.ts';
 export type { RingIndices } from './queue-setup.ts';
 export { ringIndices } from './queue-setup.ts';
 export * from './status.ts';

@@ -18,6 +18,7 @@ export {
 } from './devices/registry.ts';
 export { CALL_NAMES } from './service/dispatch.ts';
 export {
+  type DeviceStats,
   Domain,
   type DomainState,
   type DomainStats,

@@ -8,13 +8,22 @@ import { evtchnPingpong } from './evtchn-pingpong.ts';
 import { exit } from './exit.ts';
 import { hcallBench } from './hcall-bench.ts';
 import { hello } from './hello.ts';
+import { seqApp } from './seq.ts';
 import { sleep } from './sleep.ts';
 
 export const APPS: ReadonlyMap<string, AppSpec> = new Map(
-  [hello, sleep, evtchnPingpong, hcallBench, exit, crash, blkbench, blkverify, blkio].map((a) => [
-    a.name,
-    a,
-  ]),
+  [
+    hello,
+    sleep,
+    evtchnPingpong,
+    hcallBench,
+    exit,
+    crash,
+    blkbench,
+    blkverify,
+    blkio,
+    seqApp(() => APPS),
+  ].map((a) => [a.name, a]),
 );
 
 /** A command line split into words. */

@@ -44,6 +44,7 @@ registerDeviceBackend({
   },
   nrQueues: (entry) => (typeof entry.queues === 'number' ? entry.queues : 1),
   notifyByHypercall: (entry) => entry.notify === 'hypercall',
+  counterNames: BLK_COUNTER_NAMES,
   prepare(entries, ctx) {
     try {
       return prepareDisks(parseDiskList(entries, { baseDir: ctx.baseDir }));

@@ -79,6 +79,11 @@ export interface DeviceBackendType {
   /** Whether kicks of this device go by hypercall (DEVICE_FLAG.notify_by_hypercall). */
   notifyByHypercall?(entry: Record<string, unknown>): boolean;
   /**
+   * Names of the device-specific counter slots of each queue (DeviceCounters), in
+   * slot order: `Domain.stats()` reports them by name, summed over queues.
+   */
+  counterNames?: readonly string[];
+  /**
    * Check host resources for every entry of this key at once (files exist,
    * sizes, permissions), before any worker of the domain starts; throw one
    * clear Error otherwise. Returns one item per entry, handed to attach.

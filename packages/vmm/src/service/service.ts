@@ -16,6 +16,7 @@ import {
   RAISE,
   raiseEvent,
   SERVICE_COUNTER,
+  TRACE_KIND,
   TraceRing,
   VCPU_RUNSTATE,
   VIRQ,
@@ -25,6 +26,9 @@ import type { Handler, ServiceContext } from './context.ts';
 import { CALL_NAMES, hypercallTable } from './dispatch.ts';
 import { ServiceDomain } from './domain.ts';
 import type { FromService, ToService } from './protocol.ts';
+
+/** The arguments of a trace record that has none (an event). */
+const NO_ARGS = new Float64Array(MAX_HYPERCALL_ARGS);
 
 export class Service implements ServiceContext {
   readonly timeBaseMs: number;
@@ -51,6 +55,7 @@ export class Service implements ServiceContext {
 
   raise(d: ServiceDomain, port: number): void {
     const r = raiseEvent(d.words, port);
+    if (this.trace !== null) this.record(d, 0, port, NO_ARGS, r, this.now, 0, TRACE_KIND.event);
     if (r === RAISE.delivered || r === RAISE.masked) {
       d.counters[DOMAIN_COUNTER.events_delivered] += 1;
       d.countPort(port, PORT_COUNTER.deliveries);
@@ -66,7 +71,9 @@ export class Service implements ServiceContext {
     if (!(nr >= 0 && nr < NR_HYPERCALLS)) return -ERRNO.ENOSYS;
     d.counters[DOMAIN_COUNTER.multicall_entries] += 1;
     d.countCall(nr, 0);
-    return this.table[nr](this, d, vcpu, args);
+    const r = this.table[nr](this, d, vcpu, args);
+    if (this.trace !== null) this.record(d, vcpu, nr, args, r, this.now, 0, TRACE_KIND.entry);
+    return r;
   }
 
   shutdown(d: ServiceDomain, reason: number, code: number): void {
@@ -106,7 +113,6 @@ export class Service implements ServiceContext {
   private outbox: FromService[] | null = null;
   private lastV = 0;
   private lastNr = 0;
-  private lastA0 = 0;
   private lastR = 0;
 
   /** Serve at most one trap per live vCPU; true if any was served. */
@@ -144,7 +150,16 @@ export class Service implements ServiceContext {
       d.counters[DOMAIN_COUNTER.last_trap_ms] = end;
       if (this.lastNr >= 0 && this.lastNr < NR_HYPERCALLS) d.countCall(this.lastNr, ns);
       if (this.trace !== null)
-        this.record(d, this.lastV, this.lastNr, this.lastA0, this.lastR, this.now, ns);
+        this.record(
+          d,
+          this.lastV,
+          this.lastNr,
+          this.args,
+          this.lastR,
+          this.now,
+          ns,
+          TRACE_KIND.trap,
+        );
       this.lastTrapMs = end;
     }
     this.now = end;
@@ -179,8 +194,7 @@ export class Service implements ServiceContext {
     if (!d.dead) mailboxAnswer(m, r); // shut down in this call: no answer, still counted
     this.last = d;
     this.lastV = v;
-    this.lastNr = nr;
-    this.lastA0 = a[0];
+    this.lastNr = nr; // its arguments stay in this.args until the next serve, after settle()
     this.lastR = r;
     if (held.length > 0) {
       this.settle();
@@ -192,19 +206,22 @@ export class Service implements ServiceContext {
     d: ServiceDomain,
     v: number,
     nr: number,
-    a0: number,
+    args: Float64Array,
     r: number,
     at: number,
     ns: number,
+    kind: number,
   ) {
     this.trace?.push({
       timeNs: d.systemTimeNs(this.timeBaseMs, at),
       domid: d.domid,
       vcpu: v,
       nr,
-      arg0: a0 >>> 0,
+      arg0: args[0] >>> 0,
       result: r,
       durationNs: ns,
+      kind,
+      args,
     });
   }
 

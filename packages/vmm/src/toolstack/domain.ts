@@ -10,9 +10,13 @@ import {
   SHUTDOWN,
   VCPU_RUNSTATE,
 } from '@pvkit/hypercall';
-import type { QUEUE_COUNTER } from '@pvkit/virtio-ring';
+import { type DeviceCounters, QUEUE_COUNTER } from '@pvkit/virtio-ring';
 import type { DomainConfig } from '../config/schema.ts';
-import type { DeviceAttachment } from '../devices/registry.ts';
+import {
+  type DeviceAttachment,
+  type DeviceConfigKey,
+  deviceBackendFor,
+} from '../devices/registry.ts';
 import { CALL_NAMES } from '../service/dispatch.ts';
 
 export type DomainState = 'created' | 'running' | 'paused' | 'shutdown' | 'crashed' | 'destroyed';
@@ -49,8 +53,17 @@ export interface DomainStats {
   calls: { nr: number; name: string; count: number; totalNs: number; maxNs: number }[];
   ports: { port: number; sends: number; deliveries: number }[];
   /** Per device, the backends' queue counters summed over queues. */
-  devices: ({ name: string } & Record<keyof typeof QUEUE_COUNTER, number>)[];
+  devices: DeviceStats[];
 }
+
+export type DeviceStats = { name: string } & Record<keyof typeof QUEUE_COUNTER, number> & {
+    /** The config key the device came from ("disks", "nics"). */
+    key: string;
+    /** The generic counters of each queue (e.g. a NIC's receiveq, transmitq). */
+    queues: Record<keyof typeof QUEUE_COUNTER, number>[];
+    /** The device type's own counters by name (its backend's counterNames), summed over queues. */
+    counters: Record<string, number>;
+  };
 
 /** Console lines kept per domain; older lines are dropped (and counted). */
 export const CONSOLE_LOG_LINES = 10_000;
@@ -75,6 +88,8 @@ export class Domain extends EventEmitter<{
   readonly exited: Promise<ExitInfo>;
   /** @internal */ vcpus: Worker[] = [];
   /** @internal */ devices: DeviceAttachment[] = [];
+  /** @internal The config key of each device, in the order of `devices`. */
+  deviceKeys: DeviceConfigKey[] = [];
   /** @internal */ resolveExit!: (e: ExitInfo) => void;
   /** @internal */ mailboxes: SharedArrayBuffer[];
   /** @internal */ deviceDoorbells: SharedArrayBuffer | null;
@@ -141,9 +156,24 @@ export class Domain extends EventEmitter<{
       consoleBytes: c[DOMAIN_COUNTER.console_bytes],
       calls: readCallStats(c).map((s) => ({ ...s, name: CALL_NAMES.get(s.nr) ?? `#${s.nr}` })),
       ports: readPortStats(c),
-      devices: this.devices.flatMap((d, i) =>
-        d.counters ? [{ name: d.name ?? `device ${i}`, ...d.counters.totals() }] : [],
-      ),
+      devices: this.devices.flatMap((d, i) => (d.counters ? [this.deviceStats(d, i)] : [])),
     };
+  }
+
+  private deviceStats(d: DeviceAttachment, i: number): DeviceStats {
+    const c = d.counters as DeviceCounters;
+    const key = this.deviceKeys[i] ?? 'devices';
+    const names = deviceBackendFor(key as DeviceConfigKey)?.counterNames ?? [];
+    const counters: Record<string, number> = {};
+    names.forEach((n, slot) => {
+      if (slot < c.deviceSlots) counters[n] = c.deviceTotal(slot);
+    });
+    const queues = Array.from({ length: c.nrQueues }, (_, q) => {
+      const out = {} as Record<keyof typeof QUEUE_COUNTER, number>;
+      for (const [n, slot] of Object.entries(QUEUE_COUNTER))
+        out[n as keyof typeof QUEUE_COUNTER] = c.queueTotal(slot, q);
+      return out;
+    });
+    return { name: d.name ?? `device ${i}`, key, ...c.totals(), queues, counters };
   }
 }

@@ -146,6 +146,7 @@ export class Vmm extends EventEmitter<{
       const controls = plans.map((p) => DeviceControl.create(p.device.nrQueues));
       attachments = await this.attachDevices(dom, plans, controls, prepared);
       dom.devices = attachments;
+      dom.deviceKeys = plans.map((p) => p.key);
       this.byId.set(domid, dom);
       this.service().send({
         t: 'create',
