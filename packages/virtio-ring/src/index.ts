@@ -4,7 +4,13 @@ export { isMalformed } from './chain.ts';
 export { ChainReader } from './chain-reader.ts';
 export type { DeviceQueueOptions } from './device-queue.ts';
 export { DeviceQueue } from './device-queue.ts';
-export { DOORBELL_STRIDE, DOORBELL_WORDS, Doorbell } from './doorbell.ts';
+export {
+  DOORBELL_STRIDE,
+  DOORBELL_WORDS,
+  Doorbell,
+  WAIT_SLICE_MAX_MS,
+  WAIT_SLICE_MIN_MS,
+} from './doorbell.ts';
 export type { DriverInitFailure, DriverInitOptions, DriverInitResult } from './driver-init.ts';
 export { initMmioDriver } from './driver-init.ts';
 export type { BufferRef, DriverQueueOptions } from './driver-queue.ts';
