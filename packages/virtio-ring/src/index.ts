@@ -30,6 +30,7 @@ export type {
   MmioProtocolErrorKind,
   MmioQueueState,
 } from './mmio-types.ts';
+export { IndexPublisher, NotifySwitch } from './notify.ts';
 export type { RingIndices } from './queue-setup.ts';
 export { ringIndices } from './queue-setup.ts';
 export * from './status.ts';
