@@ -10,6 +10,11 @@ import { CTL, memBytes, type RingMode, type RingResult, type RingRun } from './r
 
 const RING_SIZE = 256;
 const SPIN = 1000;
+const WARMUP_CHAINS = 200_000;
+const MIN_CHAINS = 50_000;
+/** Target length of one measured run (the C floor moves 3x as many chains). */
+const RUN_SECONDS = 0.5;
+const QUICK_RUN_SECONDS = 0.05;
 const CASES: { mode: RingMode; batch: number }[] = [
   { mode: 'poll', batch: 1 },
   { mode: 'poll', batch: 16 },
@@ -71,10 +76,11 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
   try {
     for (const { mode, batch } of CASES) {
       const id = `${mode}-b${batch}`;
-      const count =
-        mode === 'poll' ? (opts.quick ? 400_000 : 8_000_000) : opts.quick ? 100_000 : 1_500_000;
-      // One unmeasured run so that both workers' code is optimised.
-      await runJs(workers, mode, batch, Math.min(count, 200_000));
+      // One unmeasured run so that both workers' code is optimised; its
+      // rate sizes the measured runs to about RUN_SECONDS each.
+      const warm = await runJs(workers, mode, batch, WARMUP_CHAINS);
+      const seconds = opts.quick ? QUICK_RUN_SECONDS : RUN_SECONDS;
+      const count = Math.max(MIN_CHAINS, Math.round(warm.mops * 1e6 * seconds));
       const samples: number[] = [];
       const nativeSamples: number[] = [];
       let last: Awaited<ReturnType<typeof runJs>> | null = null;
@@ -86,7 +92,7 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
         samples.push(last.mops);
         yields += last.driver.yields + last.device.yields;
         if (native.ok) {
-          const args = [mode, String(batch), String(RING_SIZE), String(count * 2)];
+          const args = [mode, String(batch), String(RING_SIZE), String(count * 3)];
           const c = runNative(native.path, args);
           nativeSamples.push(c.mops);
           nativeYields += c.yields;

@@ -24,7 +24,6 @@ const HI_LIMIT = 0x200000;
  * `len[i]`, writable iff `i >= readableCount`. Valid until the next read.
  */
 export class ChainReader {
-  head = -1;
   /** Number of segments. */
   count = 0;
   /** Segments [0, readableCount) are readable; the rest writable. */
@@ -49,6 +48,8 @@ export class ChainReader {
   private dLen = 0;
   private dFlags = 0;
   private dNext = 0;
+  /** The head of the chain the slow walk is on (for its errors). */
+  private walkHead = -1;
 
   constructor(mem: GuestMemory, queueSize: number, descIndex: number, indirectAllowed: boolean) {
     this.mem = mem;
@@ -71,7 +72,6 @@ export class ChainReader {
     const len = u32[at + 2];
     const fn = u32[at + 3];
     const memSize = this.memSize;
-    this.head = head;
     if (this.error !== null) this.error = null;
     // The common case, one direct in-range buffer, without the general walk.
     // Fields that usually keep their value are compared, not rewritten:
@@ -104,6 +104,7 @@ export class ChainReader {
 
   /** The general walk; the head descriptor is already copied into d*. */
   private walk(head: number): boolean {
+    this.walkHead = head;
     this.count = 0;
     this.readableCount = 0;
     this.readableLen = 0;
@@ -227,7 +228,7 @@ export class ChainReader {
   }
 
   private fail(kind: VirtqueueErrorKind, detail: string): false {
-    this.error = new VirtqueueError(kind, detail, this.head);
+    this.error = new VirtqueueError(kind, detail, this.walkHead);
     return false;
   }
 }

@@ -9,6 +9,18 @@
 // of microseconds to wake here, a spinning one a few hundred nanoseconds),
 // then sleeps in Atomics.wait with a timeout.
 
+/**
+ * Node 20's Atomics.wait occasionally sleeps through a notify (seen here
+ * about once in 10^4..10^5 waits, the whole timeout lost; a C futex on the
+ * same machine does not). So a doorbell sleeps in slices and re-checks the
+ * ring count between them: the first slice is short, and each next one
+ * twice as long up to WAIT_SLICE_MAX_MS. A lost wake-up soon after going
+ * to sleep (the common case when busy) costs a fraction of a millisecond;
+ * a long-idle side wakes 20 times a second.
+ */
+export const WAIT_SLICE_MIN_MS = 0.25;
+export const WAIT_SLICE_MAX_MS = 50;
+
 /** Int32 words one doorbell uses: [rings, sleepers]. */
 export const DOORBELL_WORDS = 2;
 /** Int32 words between doorbells that share one buffer: 128 bytes, so no two share a cache line. */
@@ -79,9 +91,17 @@ export class Doorbell {
         return true;
       }
     }
+    const deadline = performance.now() + timeoutMs;
     Atomics.add(w, i + 1, 1);
     try {
-      Atomics.wait(w, i, seen, timeoutMs);
+      // Whatever Atomics.wait returns (it can also wake for nothing), only a
+      // new ring count or the deadline ends the wait.
+      let slice = WAIT_SLICE_MIN_MS;
+      for (let left = timeoutMs; left > 0; left = deadline - performance.now()) {
+        Atomics.wait(w, i, seen, Math.min(left, slice));
+        if (Atomics.load(w, i) !== seen) break;
+        slice = Math.min(slice * 2, WAIT_SLICE_MAX_MS);
+      }
     } finally {
       Atomics.sub(w, i + 1, 1);
     }

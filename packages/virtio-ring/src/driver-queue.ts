@@ -78,6 +78,9 @@ export class DriverQueue<T = unknown> {
   private lastUsed = 0;
   private usedShadow = 0;
   private brokenBy: DeviceFaultError | null = null;
+  /** reclaim()'s one-entry batch. */
+  private readonly oneToken: T[] = [undefined as T];
+  private readonly oneLen = new Uint32Array(1);
 
   /** Lay a new queue out at the given addresses: the three areas are zeroed. */
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DriverQueueOptions = {}) {
@@ -301,40 +304,76 @@ export class DriverQueue<T = unknown> {
    * is freed then, and the queue stays stopped.
    */
   reclaim(): T | undefined {
-    if (this.brokenBy !== null) throw this.brokenBy;
-    const last = this.lastUsed;
-    if (last === this.usedShadow) {
-      const idx = Atomics.load(this.u16, this.usedIdxAt);
-      if (idx === last) return undefined;
-      if (((idx - last) & 0xffff) > this.size) this.badUsedIndex(idx);
-      this.usedShadow = idx;
-    }
-    const at = this.usedRing + 2 * (last & this.mask);
-    const id = this.u32[at];
-    const len = this.u32[at + 1];
-    if (id >= this.size) this.badUsed(id, len);
-    const token = this.tokens[id];
-    if (token === undefined || len > this.writableOf[id]) this.badUsed(id, len);
-    this.release(id);
-    this.lastUsed = (last + 1) & 0xffff;
-    this.interrupts.follow(this.lastUsed);
+    if (this.reclaimMany(this.oneToken, this.oneLen, 1) === 0) return undefined;
+    const len = this.oneLen[0];
     if (this.reclaimedLen !== len) this.reclaimedLen = len;
+    const token = this.oneToken[0];
+    this.oneToken[0] = undefined as T;
     return token;
   }
 
-  // Cold paths, kept out of reclaim() so that it stays small enough to inline.
-  private badUsedIndex(idx: number): never {
-    return this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${this.lastUsed}`);
+  /**
+   * reclaim() for every used chain waiting, up to `max`: their tokens and
+   * written lengths go to `tokens[i]` and `lens[i]`; returns how many. The
+   * queue's state is updated once per call, not once per chain. A faulty
+   * entry stops the batch: it throws if it is the first, else the chains
+   * before it are returned and the next call throws.
+   */
+  reclaimMany(tokens: T[], lens: Uint32Array | number[], max = tokens.length): number {
+    if (this.brokenBy !== null) throw this.brokenBy;
+    let last = this.lastUsed;
+    let ready = (this.usedShadow - last) & 0xffff;
+    if (ready === 0) {
+      const idx = Atomics.load(this.u16, this.usedIdxAt);
+      ready = (idx - last) & 0xffff;
+      if (ready === 0) return 0;
+      if (ready > this.size)
+        this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${last}`);
+      this.usedShadow = idx;
+    }
+    const n = Math.min(ready, max, lens.length);
+    const { u32, usedRing, mask, size, link, descCount, writableOf } = this;
+    const own = this.tokens;
+    let freeHead = this.freeHead;
+    let free = this.free;
+    let i = 0;
+    for (; i < n; i++) {
+      const at = usedRing + 2 * (last & mask);
+      const id = u32[at];
+      const len = u32[at + 1];
+      const token = id < size ? own[id] : undefined;
+      if (token === undefined || len > writableOf[id]) {
+        this.brokenBy = this.usedFault(id, len);
+        if (i === 0) throw this.brokenBy;
+        break;
+      }
+      // Free the chain by its private links, never by the device-visible table.
+      const descs = descCount[id];
+      let tail = id;
+      for (let k = descs; k > 1; k--) tail = link[tail];
+      link[tail] = freeHead;
+      freeHead = id;
+      free += descs;
+      own[id] = undefined;
+      tokens[i] = token;
+      lens[i] = len;
+      last = (last + 1) & 0xffff;
+    }
+    this.freeHead = freeHead;
+    this.free = free;
+    this.lastUsed = last;
+    this.interrupts.follow(last);
+    return i;
   }
 
-  private badUsed(id: number, len: number): never {
-    if (id >= this.size) this.fault('used-id-out-of-range', `used id ${id} >= ${this.size}`);
+  /** What is wrong with used entry (id, len); cold, so reclaimMany() stays small. */
+  private usedFault(id: number, len: number): DeviceFaultError {
+    if (id >= this.size)
+      return new DeviceFaultError('used-id-out-of-range', `used id ${id} >= ${this.size}`);
     if (this.tokens[id] === undefined)
-      this.fault('used-id-not-outstanding', `used id ${id} is not outstanding`);
-    return this.fault(
-      'used-len-too-large',
-      `used len ${len} > ${this.writableOf[id]} writable bytes (id ${id})`,
-    );
+      return new DeviceFaultError('used-id-not-outstanding', `used id ${id} is not outstanding`);
+    const detail = `used len ${len} > ${this.writableOf[id]} writable bytes (id ${id})`;
+    return new DeviceFaultError('used-len-too-large', detail);
   }
 
   /** Return a chain's descriptors to the free list, following private links only. */

@@ -22,7 +22,13 @@ export {
 export { DeviceCounters, QUEUE_COUNTER, QUEUE_COUNTER_SLOTS } from './device-counters.ts';
 export type { DeviceQueueOptions } from './device-queue.ts';
 export { DeviceQueue } from './device-queue.ts';
-export { DOORBELL_STRIDE, DOORBELL_WORDS, Doorbell } from './doorbell.ts';
+export {
+  DOORBELL_STRIDE,
+  DOORBELL_WORDS,
+  Doorbell,
+  WAIT_SLICE_MAX_MS,
+  WAIT_SLICE_MIN_MS,
+} from './doorbell.ts';
 export type { DriverInitFailure, DriverInitOptions, DriverInitResult } from './driver-init.ts';
 export { initMmioDriver } from './driver-init.ts';
 export type { BufferRef, DriverQueueOptions } from './driver-queue.ts';
@@ -43,6 +49,7 @@ export type {
   MmioQueueState,
 } from './mmio-types.ts';
 export * from './net/index.ts';
+export { IndexPublisher, NotifySwitch } from './notify.ts';
 export type { RingIndices } from './queue-setup.ts';
 export { ringIndices } from './queue-setup.ts';
 export * from './status.ts';

@@ -66,3 +66,22 @@ test.each([
     expect(await next()).toEqual({ missed: 0 });
   },
 );
+
+test('a ring whose notify is lost is still seen within a slice, not after the timeout', async () => {
+  // Node 20's Atomics.wait can sleep through a notify; simulate exactly
+  // that: another thread bumps the ring count and never notifies.
+  const bell = Doorbell.create();
+  const w = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const words = workerData;
+     Atomics.wait(words, 8, 0, 100); // let the main thread fall asleep first
+     Atomics.add(words, 0, 1);`,
+    { eval: true, workerData: bell.words },
+  );
+  workers.push(w);
+  const t0 = performance.now();
+  expect(bell.wait(0, 10_000)).toBe(true);
+  const took = performance.now() - t0;
+  expect(took).toBeGreaterThanOrEqual(50);
+  expect(took).toBeLessThan(3_000); // slices grow to 50 ms; far below the 10 s timeout
+});

@@ -156,3 +156,34 @@ describe('misuse by the driver\u2019s own caller', () => {
     expect(d.numFree).toBe(1);
   });
 });
+
+describe('reclaimMany', () => {
+  test('a batch in used order, then a fault mid-batch: the good ones are returned, the next call throws', () => {
+    const p = makePair({ size: 8 });
+    for (let t = 0; t < 4; t++) expect(p.driver.addBuffer(p.dataBase, 16, true, t)).toBe(true);
+    p.driver.publish();
+    const heads = [p.device.popHead(), p.device.popHead(), p.device.popHead()];
+    p.device.push(heads[1], 5);
+    p.device.push(heads[0], 16);
+    p.device.publish();
+    const tokens: number[] = [];
+    const lens = new Uint32Array(8);
+    expect(p.driver.reclaimMany(tokens, lens)).toBe(0); // max = tokens.length = 0
+    tokens.length = 8;
+    expect(p.driver.reclaimMany(tokens, lens)).toBe(2);
+    expect([tokens.slice(0, 2), [...lens.slice(0, 2)]]).toEqual([
+      [1, 0],
+      [5, 16],
+    ]);
+    expect(p.driver.reclaimMany(tokens, lens)).toBe(0);
+    // The device completes head 2 properly, then forges a completion of a free head.
+    p.device.push(heads[2], 1);
+    p.device.publish();
+    forgeUsed(p, 3, heads[0], 0, 4);
+    expect(p.driver.reclaimMany(tokens, lens)).toBe(1);
+    expect(tokens[0]).toBe(2);
+    expect(faultOf(() => p.driver.reclaimMany(tokens, lens))).toBe('used-id-not-outstanding');
+    expect(p.driver.outstanding).toBe(1); // token 3, still with the device
+    expect(p.driver.numFree).toBe(7);
+  });
+});
