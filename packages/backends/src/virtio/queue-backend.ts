@@ -13,12 +13,13 @@ import {
   Doorbell,
   type FeatureSet,
   GuestMemory,
+  HaltPoll,
   QUEUE_COUNTER,
   queueFeatures,
   VirtqueueError,
 } from '@pvkit/virtio-ring';
 import {
-  DEFAULT_BACKEND_SPIN,
+  DEFAULT_BACKEND_SPIN_US,
   DEFAULT_IDLE_WAIT_MS,
   type VirtqueueWorkerData,
 } from './worker-data.ts';
@@ -39,7 +40,8 @@ export class VirtqueueBackend {
   /** The live queue, or null when the driver has not (or no longer) set it up. */
   queue: DeviceQueue | null = null;
   features: FeatureSet = 0n;
-  readonly spin: number;
+  /** How long to poll the doorbell before sleeping, learned (KVM halt polling). */
+  readonly poll: HaltPoll;
   readonly idleWaitMs: number;
   private readonly guest: Int32Array;
   private readonly port: number;
@@ -57,7 +59,7 @@ export class VirtqueueBackend {
     this.port = data.evtchn;
     this.c = this.counters.f64;
     this.base = this.counters.queueBase(data.queue);
-    this.spin = data.spin ?? DEFAULT_BACKEND_SPIN;
+    this.poll = new HaltPoll({ maxUs: data.spinUs ?? DEFAULT_BACKEND_SPIN_US });
     this.idleWaitMs = data.idleWaitMs ?? DEFAULT_IDLE_WAIT_MS;
   }
 
@@ -129,16 +131,30 @@ export class VirtqueueBackend {
   }
 
   /**
-   * Wait for a kick: poll the doorbell `spin` times, then sleep up to
-   * idleWaitMs. Call only after the queue's enableNotifications() said the
-   * ring is empty (or with no queue). True if the doorbell rang.
+   * Wait for a kick: poll the doorbell for the learned window, then sleep up
+   * to idleWaitMs. Call only after the queue's enableNotifications() said
+   * the ring is empty. True if the doorbell rang.
    */
-  waitForKick(spin = this.spin): boolean {
+  waitForKick(): boolean {
     const bell = this.bell;
-    for (let i = 0; i < spin; i++) if (bell.poll()) return true;
+    const w = this.poll.windowUs;
+    if (w > 0) {
+      const until = performance.now() + w / 1000;
+      do {
+        for (let i = 0; i < 64; i++) if (bell.poll()) return true;
+      } while (performance.now() < until);
+    }
+    const t0 = performance.now();
+    const rang = this.sleep();
+    this.poll.slept((performance.now() - t0) * 1000);
+    return rang;
+  }
+
+  /** Sleep on the doorbell (up to idleWaitMs) without polling first: the queue is not live. */
+  sleep(): boolean {
     this.flushCounters();
     this.c[this.base + QUEUE_COUNTER.sleeps]++;
-    return bell.wait(0, this.idleWaitMs);
+    return this.bell.wait(0, this.idleWaitMs);
   }
 
   /** Mirror what only this thread knows into the shared counters. */

@@ -25,8 +25,8 @@ export interface VirtioBackendSpec {
   workers: { queue: number; data: Record<string, unknown> }[];
   /** Device-specific counter slots per queue (DeviceCounters). */
   counterSlots?: number;
-  /** Polls before a backend sleeps (VirtqueueWorkerData.spin). */
-  spin?: number;
+  /** µs a backend polls before it sleeps (VirtqueueWorkerData.spinUs). */
+  spinUs?: number;
 }
 
 interface Started {
@@ -67,7 +67,7 @@ export async function attachVirtioBackend(
         doorbell: ctx.doorbell + w.queue,
         evtchn: ctx.evtchn + w.queue,
         queue: w.queue,
-        ...(spec.spin !== undefined ? { spin: spec.spin } : {}),
+        ...(spec.spinUs !== undefined ? { spinUs: spec.spinUs } : {}),
       };
       const worker = ctx.startWorker(spec.entry, data);
       const exited = new Promise<void>((r) => worker.once('exit', () => r()));
