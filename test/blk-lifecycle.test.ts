@@ -112,3 +112,20 @@ test('destroying a domain stops its backend workers and closes its image', async
   expect(v.workerCount()).toBe(1); // the service stays for other domains
   expect(openFiles()).not.toContain(image);
 });
+
+test('a backend that dies fails the requests in flight: the app gets an error, no hang', async () => {
+  const v = vmm();
+  const [dom] = await v.createDomains([
+    domain([{ path: ':memory:', size: '4M' }], ['blkbench vda rand read bs=4k qd=4 time=20']),
+  ]);
+  v.start(dom);
+  await lineOf(dom, /^devices: vda .* up/);
+  await new Promise((r) => setTimeout(r, 100)); // requests are flowing
+  await dom.devices[0].workers?.[0].terminate();
+  const exit = await within(dom.exited, 15_000, 'the guest after its backend died');
+  expect(exit).toEqual({ reason: 'poweroff', code: 1 });
+  expect(dom.consoleLog.some((l) => /blkbench: read at \d+ failed: device-broken/.test(l))).toBe(
+    true,
+  );
+  expect(dom.consoleLog.some((l) => /^vmm: vda queue 0 backend exited/.test(l))).toBe(true);
+});
