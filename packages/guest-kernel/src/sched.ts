@@ -18,6 +18,9 @@ export interface Task {
   readonly joiners: ((code: number) => void)[];
 }
 
+/** What a driver expects (addBusyHint). */
+export const BUSY = { none: 0, event: 1, soon: 2 } as const;
+
 /** Polls of upcall_pending before trapping to block (~20 µs): a reply often comes sooner. */
 const IDLE_POLL = 1500;
 /**
@@ -50,8 +53,15 @@ export class Scheduler {
   /** `idle=block` on the command line: always block by trap, even with I/O in flight. */
   trapIdle = false;
   /** Drivers that expect an event soon (I/O in flight): idle() polls longer before blocking. */
-  private readonly busyHints: (() => boolean)[] = [];
+  private readonly busyHints: (() => number)[] = [];
+  private readonly progressOf: (() => number)[] = [];
+  private readonly devicesProgress = (): number => {
+    let n = 0;
+    for (const p of this.progressOf) n += p();
+    return n;
+  };
   private readonly busyPoll = new HaltPoll({ maxUs: BUSY_POLL_MAX_US, startUs: 20 });
+  private readonly eventPending = (): boolean => this.events.pending();
   /** The VMM timer as last armed, and VIRQ_TIMER's count then (a fire disarms it). */
   private armedNs = -1;
   private armedTicks = -1;
@@ -163,9 +173,16 @@ export class Scheduler {
     if (this.failure !== null) throw this.failure;
   }
 
-  /** A driver says whether it expects an event soon (e.g. requests in flight). */
-  addBusyHint(expecting: () => boolean): void {
+  /**
+   * A driver says what it expects: BUSY.none, BUSY.event (requests in flight:
+   * wait for the interrupt without a trap), or BUSY.soon (and the device is
+   * running: worth polling for first); and how far its devices have got (a
+   * counter that moves while they work, e.g. used.idx): a poll stops when it
+   * stands still.
+   */
+  addBusyHint(expecting: () => number, progress: () => number): void {
     this.busyHints.push(expecting);
+    this.progressOf.push(progress);
   }
 
   /**
@@ -174,20 +191,17 @@ export class Scheduler {
    */
   private idle(): void {
     for (let i = 0; i < IDLE_POLL; i++) if (this.events.pending()) return;
-    const busy = this.busyHints.some((h) => h());
-    if (busy && this.busyPoll.windowUs > 0) {
-      const until = performance.now() + this.busyPoll.windowUs / 1000;
-      do {
-        for (let i = 0; i < 200; i++) if (this.events.pending()) return;
-      } while (performance.now() < until);
-    }
+    let expect: number = BUSY.none;
+    for (const h of this.busyHints) expect = Math.max(expect, h());
+    const busy = expect !== BUSY.none;
+    if (expect === BUSY.soon && this.busyPoll.poll(this.eventPending, this.devicesProgress)) return;
     const deadline = this.time.nextDeadline();
     if (deadline !== 0 && deadline <= this.time.nowNs()) return;
     const t0 = performance.now();
     if (busy && !this.trapIdle) this.waitForDevice(deadline);
     else this.block(deadline);
     this.hv.setUpcallMask(true);
-    if (busy) this.busyPoll.slept((performance.now() - t0) * 1000);
+    if (expect === BUSY.soon) this.busyPoll.slept((performance.now() - t0) * 1000);
   }
 
   /** Xen's idle: arm the VMM timer with the earliest deadline, then sched_op(block). */

@@ -132,4 +132,19 @@ describe('HaltPoll', () => {
     p.slept(50);
     expect(p.windowUs).toBe(10); // starts again from startUs
   });
+
+  test('poll() returns true as soon as ready; a peer that stops moving cuts it short', () => {
+    const p = new HaltPoll({ maxUs: 1_000_000, initialUs: 1_000_000 });
+    let n = 0;
+    expect(p.poll(() => ++n === 10)).toBe(true); // before its first look at the clock
+    expect(n).toBe(10);
+    // The other side's progress counter never moves: stop polling, shrink.
+    expect(p.poll(() => false, () => 7)).toBe(false);
+    expect(p.stalled + p.preempted).toBe(1);
+    expect(p.windowUs).toBe(500_000);
+    // A cut-short poll's sleep says nothing about polling longer: no growth.
+    p.slept(10);
+    expect(p.windowUs).toBe(500_000);
+    expect(new HaltPoll({ maxUs: 0 }).poll(() => true)).toBe(false); // polling off
+  });
 });

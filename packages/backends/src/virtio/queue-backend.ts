@@ -16,6 +16,7 @@ import {
   HaltPoll,
   QUEUE_COUNTER,
   queueFeatures,
+  ringIndices,
   VirtqueueError,
 } from '@pvkit/virtio-ring';
 import {
@@ -48,6 +49,14 @@ export class VirtqueueBackend {
   private readonly c: Float64Array;
   private readonly base: number;
   private generation = -1;
+  /** u16 indices of the live queue's used_event and used.idx (-1: no EVENT_IDX). */
+  private usedEventAt = -1;
+  private usedIdxAt = 0;
+  private availIdxAt = 0;
+  private readonly kicked = (): boolean => this.bell.poll();
+  /** Moves while the driver works: it publishes (avail.idx) or reclaims (used_event). */
+  private readonly driverProgress = (): number =>
+    Atomics.load(this.mem.u16, this.availIdxAt) + Atomics.load(this.mem.u16, this.usedEventAt);
 
   constructor(data: VirtqueueWorkerData) {
     this.index = data.queue;
@@ -89,6 +98,10 @@ export class VirtqueueBackend {
         const { eventIdx, indirect } = queueFeatures(snap.features);
         const max = this.control.description().queueMaxSizes[this.index];
         this.queue = new DeviceQueue(this.mem, q, { eventIdx, indirect, maxSize: max });
+        const ix = ringIndices(this.mem, q);
+        this.usedEventAt = eventIdx ? ix.usedEvent : -1;
+        this.usedIdxAt = ix.usedIdx;
+        this.availIdxAt = ix.availIdx;
         this.features = snap.features;
         change = { kind: 'started', queue: this.queue, features: snap.features };
       } catch (e) {
@@ -131,23 +144,29 @@ export class VirtqueueBackend {
   }
 
   /**
-   * Wait for a kick: poll the doorbell for the learned window, then sleep up
-   * to idleWaitMs. Call only after the queue's enableNotifications() said
-   * the ring is empty. True if the doorbell rang.
+   * Wait for a kick: poll the doorbell for the learned window (not at all
+   * while the driver is behind, and no longer once it stops moving), then
+   * sleep up to idleWaitMs. Call only after the queue's enableNotifications()
+   * said the ring is empty. True if the doorbell rang.
    */
   waitForKick(): boolean {
-    const bell = this.bell;
-    const w = this.poll.windowUs;
-    if (w > 0) {
-      const until = performance.now() + w / 1000;
-      do {
-        for (let i = 0; i < 64; i++) if (bell.poll()) return true;
-      } while (performance.now() < until);
-    }
+    if (!this.driverBehind() && this.poll.poll(this.kicked, this.driverProgress)) return true;
     const t0 = performance.now();
     const rang = this.sleep();
     this.poll.slept((performance.now() - t0) * 1000);
     return rang;
+  }
+
+  /**
+   * Has the driver not yet taken back everything we completed (its
+   * used_event, EVENT_IDX, is behind used.idx)? Then it is not running: it
+   * sleeps, or waits for a CPU this thread may be holding. It must run before
+   * it can kick again, so polling would only keep it off the CPU: sleep.
+   */
+  private driverBehind(): boolean {
+    if (this.usedEventAt < 0) return false;
+    const u16 = this.mem.u16;
+    return Atomics.load(u16, this.usedEventAt) !== Atomics.load(u16, this.usedIdxAt);
   }
 
   /** Sleep on the doorbell (up to idleWaitMs) without polling first: the queue is not live. */
