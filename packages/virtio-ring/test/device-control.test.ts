@@ -139,7 +139,12 @@ describe('HaltPoll', () => {
     expect(p.poll(() => ++n === 10)).toBe(true); // before its first look at the clock
     expect(n).toBe(10);
     // The other side's progress counter never moves: stop polling, shrink.
-    expect(p.poll(() => false, () => 7)).toBe(false);
+    expect(
+      p.poll(
+        () => false,
+        () => 7,
+      ),
+    ).toBe(false);
     expect(p.stalled + p.preempted).toBe(1);
     expect(p.windowUs).toBe(500_000);
     // A cut-short poll's sleep says nothing about polling longer: no growth.
