@@ -83,6 +83,24 @@ export async function runGuest(
   return { dom, exit, log: dom.consoleLog };
 }
 
+/** Resolves with the first console line (logged already or to come) that matches. */
+export function lineOf(dom: Domain, re: RegExp, ms = 15_000): Promise<string> {
+  const seen = dom.consoleLog.find((l) => re.test(l));
+  if (seen !== undefined) return Promise.resolve(seen);
+  return within(
+    new Promise<string>((resolve) => {
+      const on = (l: string) => {
+        if (!re.test(l)) return;
+        dom.off('console', on);
+        resolve(l);
+      };
+      dom.on('console', on);
+    }),
+    ms,
+    `${dom.name}: waiting for ${re}`,
+  );
+}
+
 /** The bytes blkverify writes for disk range [offset, offset + length) under `seed`. */
 export function hostPattern(seed: number, offset: number, length: number): Buffer {
   const b = Buffer.alloc(length);

@@ -57,6 +57,7 @@ export async function startKernel(boot: BootParams): Promise<void> {
   for (const line of banner(info, mm)) console.printk(line);
   // 5. Scheduler, and the toolstack's shutdown request.
   const sched = new Scheduler(hv, events, time);
+  sched.trapIdle = /(^|\s)idle=block(\s|$)/.test(info.cmdline);
   const kernel: Kernel = { hv, info, events, mm, time, console, sched };
   const shutdownPort = must('bind VIRQ shutdown_request', hv.bindVirq(VIRQ.shutdown_request));
   events.bind(shutdownPort, () => {

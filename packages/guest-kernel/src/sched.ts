@@ -4,6 +4,8 @@
 // tasks; when none is left it handles events and timers, and when there is
 // still nothing to do it idles: arm the VMM timer with the earliest
 // deadline, then block until an event.
+import { VCPU_INFO, vcpuInfoWord } from '@pvkit/hypercall';
+import { HaltPoll } from '@pvkit/virtio-ring';
 import type { Hypervisor } from './arch/hypervisor.ts';
 import type { Events } from './events.ts';
 import type { Time } from './time.ts';
@@ -16,14 +18,22 @@ export interface Task {
   readonly joiners: ((code: number) => void)[];
 }
 
+/** What a driver expects (addBusyHint). */
+export const BUSY = { none: 0, event: 1, soon: 2 } as const;
+
 /** Polls of upcall_pending before trapping to block (~20 µs): a reply often comes sooner. */
 const IDLE_POLL = 1500;
 /**
- * How long to keep polling when a driver expects an event soon (I/O in
- * flight), like KVM's halt polling: a block and its wake-up cost two traps
- * and a thread wake-up, tens of µs each here, more than most I/O takes.
+ * The longest poll when a driver expects an event soon (I/O in flight). The
+ * window adapts below it like KVM's halt polling (HaltPoll): a block and its
+ * wake-up cost a trap and a thread wake-up, tens of µs each here, more than
+ * most I/O takes; but on a host whose CPUs are all busy, polling only keeps
+ * the device's thread from running, and the window shrinks to nothing.
  */
-const BUSY_POLL_MS = 0.2;
+const BUSY_POLL_MAX_US = 500;
+/** Longest device wait before the idle loop looks around again (a dead device must not hang it). */
+const DEVICE_WAIT_MAX_MS = 100;
+const WAKE_WORD = vcpuInfoWord(0, VCPU_INFO.wake);
 
 export class Scheduler {
   private readonly hv: Hypervisor;
@@ -37,10 +47,21 @@ export class Scheduler {
   private stopping = false;
   /** A task that threw: the kernel panics with it. */
   private failure: unknown = null;
-  /** Times the vCPU blocked. */
+  /** Times the vCPU blocked (sched_op(block)), and waited for a device without a trap. */
   blocks = 0;
+  deviceWaits = 0;
+  /** `idle=block` on the command line: always block by trap, even with I/O in flight. */
+  trapIdle = false;
   /** Drivers that expect an event soon (I/O in flight): idle() polls longer before blocking. */
-  private readonly busyHints: (() => boolean)[] = [];
+  private readonly busyHints: (() => number)[] = [];
+  private readonly progressOf: (() => number)[] = [];
+  private readonly devicesProgress = (): number => {
+    let n = 0;
+    for (const p of this.progressOf) n += p();
+    return n;
+  };
+  private readonly busyPoll = new HaltPoll({ maxUs: BUSY_POLL_MAX_US, startUs: 20 });
+  private readonly eventPending = (): boolean => this.events.pending();
   /** The VMM timer as last armed, and VIRQ_TIMER's count then (a fire disarms it). */
   private armedNs = -1;
   private armedTicks = -1;
@@ -153,22 +174,39 @@ export class Scheduler {
     if (this.failure !== null) throw this.failure;
   }
 
-  /** A driver says whether it expects an event soon (e.g. requests in flight). */
-  addBusyHint(expecting: () => boolean): void {
+  /**
+   * A driver says what it expects: BUSY.none, BUSY.event (requests in flight:
+   * wait for the interrupt without a trap), or BUSY.soon (and the device is
+   * running: worth polling for first); and how far its devices have got (a
+   * counter that moves while they work, e.g. used.idx): a poll stops when it
+   * stands still.
+   */
+  addBusyHint(expecting: () => number, progress: () => number): void {
     this.busyHints.push(expecting);
+    this.progressOf.push(progress);
   }
 
-  /** Nothing runnable: poll briefly (longer while I/O is in flight), then arm the timer and block. */
+  /**
+   * Nothing runnable: poll briefly (longer while I/O is in flight), then
+   * block until an event or the earliest timer.
+   */
   private idle(): void {
     for (let i = 0; i < IDLE_POLL; i++) if (this.events.pending()) return;
-    if (this.busyHints.some((h) => h())) {
-      const until = performance.now() + BUSY_POLL_MS;
-      do {
-        for (let i = 0; i < 200; i++) if (this.events.pending()) return;
-      } while (performance.now() < until);
-    }
+    let expect: number = BUSY.none;
+    for (const h of this.busyHints) expect = Math.max(expect, h());
+    const busy = expect !== BUSY.none;
+    if (expect === BUSY.soon && this.busyPoll.poll(this.eventPending, this.devicesProgress)) return;
     const deadline = this.time.nextDeadline();
     if (deadline !== 0 && deadline <= this.time.nowNs()) return;
+    const t0 = performance.now();
+    if (busy && !this.trapIdle) this.waitForDevice(deadline);
+    else this.block(deadline);
+    this.hv.setUpcallMask(true);
+    if (expect === BUSY.soon) this.busyPoll.slept((performance.now() - t0) * 1000);
+  }
+
+  /** Xen's idle: arm the VMM timer with the earliest deadline, then sched_op(block). */
+  private block(deadline: number): void {
     // The VMM keeps an armed timer until it fires: re-arming the same one is a wasted trap.
     if (deadline !== this.armedNs || this.time.ticks !== this.armedTicks) {
       this.hv.setTimer(deadline);
@@ -177,7 +215,25 @@ export class Scheduler {
     }
     this.blocks++;
     this.hv.block();
-    this.hv.setUpcallMask(true);
+  }
+
+  /**
+   * Wait for a device's interrupt without trapping: unmask upcalls (a
+   * guest-owned word, as Lguest's interrupt flag), then sleep on the vCPU's
+   * wake word until raiseEvent bumps it or the earliest timer is due. This is
+   * sched_op(block) minus the trap: the trap only unmasks and counts, and
+   * costs two thread wake-ups when the hypervisor service sleeps, more than
+   * a request takes. Same Dekker order as the VMM's: read the wake word,
+   * unmask, look at upcall_pending, then wait.
+   */
+  private waitForDevice(deadline: number): void {
+    this.deviceWaits++;
+    const w = this.hv.words;
+    const seen = Atomics.load(w, WAKE_WORD);
+    this.hv.setUpcallMask(false);
+    if (this.events.pending()) return;
+    const ms = deadline === 0 ? DEVICE_WAIT_MAX_MS : (deadline - this.time.nowNs()) / 1e6;
+    if (ms > 0) Atomics.wait(w, WAKE_WORD, seen, Math.min(ms, DEVICE_WAIT_MAX_MS));
   }
 }
 

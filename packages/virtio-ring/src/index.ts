@@ -36,6 +36,7 @@ export { DriverQueue } from './driver-queue.ts';
 export type { DeviceQueueFaultKind, VirtqueueErrorKind } from './errors.ts';
 export { DeviceFaultError, VirtqueueError, VirtqueueUsageError } from './errors.ts';
 export * from './features.ts';
+export { HaltPoll, type HaltPollOptions } from './halt-poll.ts';
 export * from './layout.ts';
 export type { GuestMemoryErrorKind } from './memory.ts';
 export { GuestMemory, GuestMemoryError, LITTLE_ENDIAN_HOST } from './memory.ts';

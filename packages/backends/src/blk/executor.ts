@@ -73,7 +73,9 @@ export class BlkRequestExecutor {
   // Per-request scratch, reused: one executor serves one queue, synchronously.
   private readonly hdrBytes = new Uint8Array(HDR);
   private readonly hdr = { type: 0, reserved: 0, sector: 0 };
+  /** The views collect() resolved: views[0 .. nViews). Reused, never shrunk (a length store is slow). */
   private readonly views: Uint8Array[] = [];
+  private nViews = 0;
   private dwzBytes = new Uint8Array(BLK_DWZ_SEGMENT_SIZE);
   private readonly seg = { sector: 0, numSectors: 0, flags: 0 };
   private status: Uint8Array | null = null;
@@ -100,7 +102,7 @@ export class BlkRequestExecutor {
       // Only a bug in an image implementation gets here; the guest still gets an answer.
       return this.hostError(e, this.wData);
     } finally {
-      this.views.length = 0;
+      this.nViews = 0;
     }
   }
 
@@ -124,7 +126,7 @@ export class BlkRequestExecutor {
     this.status = wLen > 0 ? this.statusByte(mem, segs) : null;
     if (this.status === null || !ordered || rLen < HDR) return this.chainError();
     if (!this.collect(mem, segs, 0, firstW, 0, HDR)) return this.chainError();
-    copyViews(this.views, this.hdrBytes);
+    copyViews(this.views, this.nViews, this.hdrBytes);
     const h = decodeBlkHeader(this.hdrBytes, 0, this.hdr);
     const rData = rLen - HDR;
     const wData = wLen - 1;
@@ -163,7 +165,8 @@ export class BlkRequestExecutor {
         const n = Math.min(BLK_ID_BYTES, wData);
         if (!this.collect(mem, segs, firstW, segs.length, 0, n)) return this.chainError();
         let off = 0;
-        for (const v of this.views) {
+        for (let i = 0; i < this.nViews; i++) {
+          const v = this.views[i];
           v.set(this.id.subarray(off, off + v.length));
           off += v.length;
         }
@@ -198,7 +201,8 @@ export class BlkRequestExecutor {
     if (!this.collect(mem, segs, start, end, from, n)) return this.chainError();
     try {
       let pos = sector * SECTOR;
-      for (const v of this.views) {
+      for (let i = 0; i < this.nViews; i++) {
+        const v = this.views[i];
         if (write) this.image.writeFrom(v, pos);
         else this.image.readInto(v, pos);
         pos += v.length;
@@ -234,7 +238,7 @@ export class BlkRequestExecutor {
     if (this.image.readOnly) return this.fail('errorsReadOnly', wData);
     if (!this.collect(mem, segs, 0, firstW, HDR, rData)) return this.chainError();
     if (this.dwzBytes.length < rData) this.dwzBytes = new Uint8Array(rData);
-    copyViews(this.views, this.dwzBytes);
+    copyViews(this.views, this.nViews, this.dwzBytes);
     const seg = this.seg;
     for (let i = 0; i < n; i++) {
       decodeBlkDwzSegment(this.dwzBytes, i * BLK_DWZ_SEGMENT_SIZE, seg);
@@ -291,7 +295,8 @@ export class BlkRequestExecutor {
     n: number,
   ): boolean {
     const views = this.views;
-    views.length = 0;
+    let k = 0;
+    this.nViews = 0;
     try {
       for (let i = start; i < end && n > 0; i++) {
         const s = segs[i];
@@ -300,7 +305,8 @@ export class BlkRequestExecutor {
           continue;
         }
         const take = Math.min(s.len - from, n);
-        views.push(mem.bytes(s.addr + from, take));
+        views[k++] = mem.bytes(s.addr + from, take);
+        this.nViews = k;
         n -= take;
         from = 0;
       }
@@ -362,10 +368,11 @@ function counterOf(type: number): BlkCounterName {
   }
 }
 
-/** Concatenate views into dst (dst is at least their total length). */
-function copyViews(views: readonly Uint8Array[], dst: Uint8Array): void {
+/** Concatenate views[0 .. n) into dst (dst is at least their total length). */
+function copyViews(views: readonly Uint8Array[], n: number, dst: Uint8Array): void {
   let off = 0;
-  for (const v of views) {
+  for (let i = 0; i < n; i++) {
+    const v = views[i];
     dst.set(v, off);
     off += v.length;
   }

@@ -67,7 +67,7 @@ export class BlkQueueHandler implements QueueHandler {
     const c = this.chain;
     const segs = c.segments;
     const pool = this.pool;
-    segs.length = r.count;
+    if (segs.length !== r.count) segs.length = r.count; // a length store is slow in V8
     for (let i = 0; i < r.count; i++) {
       let s = pool[i];
       if (s === undefined) s = pool[i] = { addr: 0, len: 0, writable: false };

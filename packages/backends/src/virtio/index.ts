@@ -6,7 +6,7 @@ export { VirtqueueBackend } from './queue-backend.ts';
 export { type QueueHandler, serveQueue } from './serve.ts';
 export {
   BACKEND_READY,
-  DEFAULT_BACKEND_SPIN,
+  DEFAULT_BACKEND_SPIN_US,
   DEFAULT_IDLE_WAIT_MS,
   type VirtqueueWorkerData,
 } from './worker-data.ts';

@@ -13,12 +13,14 @@ import {
   Doorbell,
   type FeatureSet,
   GuestMemory,
+  HaltPoll,
   QUEUE_COUNTER,
   queueFeatures,
+  ringIndices,
   VirtqueueError,
 } from '@pvkit/virtio-ring';
 import {
-  DEFAULT_BACKEND_SPIN,
+  DEFAULT_BACKEND_SPIN_US,
   DEFAULT_IDLE_WAIT_MS,
   type VirtqueueWorkerData,
 } from './worker-data.ts';
@@ -39,13 +41,22 @@ export class VirtqueueBackend {
   /** The live queue, or null when the driver has not (or no longer) set it up. */
   queue: DeviceQueue | null = null;
   features: FeatureSet = 0n;
-  readonly spin: number;
+  /** How long to poll the doorbell before sleeping, learned (KVM halt polling). */
+  readonly poll: HaltPoll;
   readonly idleWaitMs: number;
   private readonly guest: Int32Array;
   private readonly port: number;
   private readonly c: Float64Array;
   private readonly base: number;
   private generation = -1;
+  /** u16 indices of the live queue's used_event and used.idx (-1: no EVENT_IDX). */
+  private usedEventAt = -1;
+  private usedIdxAt = 0;
+  private availIdxAt = 0;
+  private readonly kicked = (): boolean => this.bell.poll();
+  /** Moves while the driver works: it publishes (avail.idx) or reclaims (used_event). */
+  private readonly driverProgress = (): number =>
+    Atomics.load(this.mem.u16, this.availIdxAt) + Atomics.load(this.mem.u16, this.usedEventAt);
 
   constructor(data: VirtqueueWorkerData) {
     this.index = data.queue;
@@ -57,7 +68,7 @@ export class VirtqueueBackend {
     this.port = data.evtchn;
     this.c = this.counters.f64;
     this.base = this.counters.queueBase(data.queue);
-    this.spin = data.spin ?? DEFAULT_BACKEND_SPIN;
+    this.poll = new HaltPoll({ maxUs: data.spinUs ?? DEFAULT_BACKEND_SPIN_US });
     this.idleWaitMs = data.idleWaitMs ?? DEFAULT_IDLE_WAIT_MS;
   }
 
@@ -87,6 +98,10 @@ export class VirtqueueBackend {
         const { eventIdx, indirect } = queueFeatures(snap.features);
         const max = this.control.description().queueMaxSizes[this.index];
         this.queue = new DeviceQueue(this.mem, q, { eventIdx, indirect, maxSize: max });
+        const ix = ringIndices(this.mem, q);
+        this.usedEventAt = eventIdx ? ix.usedEvent : -1;
+        this.usedIdxAt = ix.usedIdx;
+        this.availIdxAt = ix.availIdx;
         this.features = snap.features;
         change = { kind: 'started', queue: this.queue, features: snap.features };
       } catch (e) {
@@ -129,16 +144,36 @@ export class VirtqueueBackend {
   }
 
   /**
-   * Wait for a kick: poll the doorbell `spin` times, then sleep up to
-   * idleWaitMs. Call only after the queue's enableNotifications() said the
-   * ring is empty (or with no queue). True if the doorbell rang.
+   * Wait for a kick: poll the doorbell for the learned window (not at all
+   * while the driver is behind, and no longer once it stops moving), then
+   * sleep up to idleWaitMs. Call only after the queue's enableNotifications()
+   * said the ring is empty. True if the doorbell rang.
    */
-  waitForKick(spin = this.spin): boolean {
-    const bell = this.bell;
-    for (let i = 0; i < spin; i++) if (bell.poll()) return true;
+  waitForKick(): boolean {
+    if (!this.driverBehind() && this.poll.poll(this.kicked, this.driverProgress)) return true;
+    const t0 = performance.now();
+    const rang = this.sleep();
+    this.poll.slept((performance.now() - t0) * 1000);
+    return rang;
+  }
+
+  /**
+   * Has the driver not yet taken back everything we completed (its
+   * used_event, EVENT_IDX, is behind used.idx)? Then it is not running: it
+   * sleeps, or waits for a CPU this thread may be holding. It must run before
+   * it can kick again, so polling would only keep it off the CPU: sleep.
+   */
+  private driverBehind(): boolean {
+    if (this.usedEventAt < 0) return false;
+    const u16 = this.mem.u16;
+    return Atomics.load(u16, this.usedEventAt) !== Atomics.load(u16, this.usedIdxAt);
+  }
+
+  /** Sleep on the doorbell (up to idleWaitMs) without polling first: the queue is not live. */
+  sleep(): boolean {
     this.flushCounters();
     this.c[this.base + QUEUE_COUNTER.sleeps]++;
-    return bell.wait(0, this.idleWaitMs);
+    return this.bell.wait(0, this.idleWaitMs);
   }
 
   /** Mirror what only this thread knows into the shared counters. */

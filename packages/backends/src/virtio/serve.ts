@@ -6,7 +6,7 @@
 //     handler, push, publish, interrupt when the driver asked (EVENT_IDX)
 //   kicks back on, and re-check the ring (a chain that slipped in between
 //     would otherwise wait for a kick that never comes)
-//   spin on the doorbell a little, then sleep in Atomics.wait with a timeout
+//   poll the doorbell a little (a learned window), then sleep in Atomics.wait
 //
 // until the toolstack asks to stop; then the handler releases what it holds.
 import type { DeviceQueue, FeatureSet } from '@pvkit/virtio-ring';
@@ -45,7 +45,7 @@ export function serveQueue(data: VirtqueueWorkerData, handler: QueueHandler): vo
       }
       const q = b.queue;
       if (q === null) {
-        b.waitForKick(0);
+        b.sleep();
         continue;
       }
       q.disableNotifications();

@@ -17,14 +17,19 @@ export interface VirtqueueWorkerData {
   evtchn: number;
   /** This queue's index in the device. */
   queue: number;
-  /** Polls of the doorbell before sleeping (default DEFAULT_BACKEND_SPIN). */
-  spin?: number;
+  /** Longest poll of the doorbell before sleeping, µs (adaptive up to this; 0: always sleep at once). */
+  spinUs?: number;
   /** Longest sleep before looking at the control block anyway, ms (default 1000). */
   idleWaitMs?: number;
 }
 
-/** Doorbell polls before a backend sleeps: about 20 µs here (see baselines: a wake-up costs tens of µs). */
-export const DEFAULT_BACKEND_SPIN = 2000;
+/**
+ * The longest a backend polls its doorbell before it sleeps (the window
+ * adapts below it: HaltPoll). A sleeping thread costs the kicker an
+ * Atomics.notify and itself tens of µs to wake here (baselines); a driver
+ * that resubmits as requests complete kicks within a few µs.
+ */
+export const DEFAULT_BACKEND_SPIN_US = 200;
 export const DEFAULT_IDLE_WAIT_MS = 1000;
 
 /** The message a backend worker posts once it is set up (files open): the attach then succeeds. */

@@ -33,12 +33,22 @@ export function parseArgs(argv: readonly string[], keys: readonly string[]): Par
   return { words, opts };
 }
 
-/** A size option (or its default); an error string if malformed or not a multiple of `unit`. */
-export function sizeOpt(p: ParsedArgs, key: string, dflt: number, unit = 512): number | string {
+/**
+ * A size option (or its default); an error string if malformed, below `min`
+ * or not a multiple of `unit`.
+ */
+export function sizeOpt(
+  p: ParsedArgs,
+  key: string,
+  dflt: number,
+  unit = 512,
+  min = 1,
+): number | string {
   const raw = p.opts.get(key);
   if (raw === undefined) return dflt;
   const n = parseBytes(raw);
-  if (n === null || n <= 0) return `${key}=${raw}: not a size such as 4k, 1M`;
+  if (n === null || n < min)
+    return `${key}=${raw}: not a size such as ${min === 0 ? '0, ' : ''}4k, 1M`;
   if (n % unit !== 0) return `${key}=${raw}: must be a multiple of ${unit} bytes`;
   return n;
 }

@@ -36,10 +36,10 @@ function plan(argv: readonly string[]): Plan | string {
   if (rest.length > 0) return `unexpected "${rest[0]}"`;
   const bs = sizeOpt(p, 'bs', 4096);
   const qd = numberOpt(p, 'qd', 1);
-  const size = p.opts.has('size') ? sizeOpt(p, 'size', 0) : 0;
+  const size = sizeOpt(p, 'size', 0, 512, 0);
   const time = numberOpt(p, 'time', 1);
   const warmup = p.opts.has('warmup') ? numberOpt(p, 'warmup', 0) : 0;
-  const span = p.opts.has('span') ? sizeOpt(p, 'span', 0) : 0;
+  const span = sizeOpt(p, 'span', 0, 512, 0);
   const seed = numberOpt(p, 'seed', 1);
   for (const v of [bs, qd, size, time, warmup, span, seed]) if (typeof v === 'string') return v;
   if (!Number.isInteger(qd) || (qd as number) > 1024) return `qd=${qd}: an integer in 1..1024`;

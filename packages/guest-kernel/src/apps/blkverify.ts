@@ -25,7 +25,7 @@ function plan(argv: readonly string[]): Plan | string {
   if (rest.length > 0) return `unexpected "${rest[0]}"`;
   const seed = numberOpt(p, 'seed', 1);
   const size = sizeOpt(p, 'size', 1 << 20);
-  const offset = p.opts.has('offset') ? sizeOpt(p, 'offset', 0) : 0;
+  const offset = sizeOpt(p, 'offset', 0, 512, 0);
   const bs = sizeOpt(p, 'bs', 64 * 1024);
   for (const v of [seed, size, offset, bs]) if (typeof v === 'string') return v;
   return {

@@ -108,8 +108,9 @@ export class RequestQueue {
 
   private check(op: BlockOp, offset: number, length: number): void {
     const d = this.driver;
-    const what = `${op} of ${length} bytes at ${offset} on ${d.name}`;
     if (op === 'flush') return;
+    // Built only on the way to an error: a template string per request costs.
+    const what = () => `${op} of ${length} bytes at ${offset} on ${d.name}`;
     if (
       !Number.isSafeInteger(offset) ||
       !Number.isSafeInteger(length) ||
@@ -118,13 +119,13 @@ export class RequestQueue {
       offset % BLK_SECTOR_SIZE !== 0 ||
       length % BLK_SECTOR_SIZE !== 0
     )
-      throw new BlockError('out-of-range', `${what}: offset and length must be whole sectors`);
+      throw new BlockError('out-of-range', `${what()}: offset and length must be whole sectors`);
     if (length > d.sizeBytes - offset)
-      throw new BlockError('out-of-range', `${what}: the disk has ${d.sizeBytes} bytes`);
-    if (op !== 'read' && d.readOnly) throw new BlockError('read-only', `${what}: read-only disk`);
+      throw new BlockError('out-of-range', `${what()}: the disk has ${d.sizeBytes} bytes`);
+    if (op !== 'read' && d.readOnly) throw new BlockError('read-only', `${what()}: read-only disk`);
     const max = op === 'discard' ? d.limits.maxDiscardSectors : d.limits.maxWriteZeroesSectors;
     if ((op === 'discard' || op === 'write-zeroes') && max === 0)
-      throw new BlockError('unsupported', `${what}: the device does not offer it`);
+      throw new BlockError('unsupported', `${what()}: the device does not offer it`);
   }
 
   /** The device requests of one I/O, each within the device's limits. */

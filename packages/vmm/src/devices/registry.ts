@@ -67,6 +67,8 @@ export interface DeviceAttachment {
   counters?: DeviceCounters;
   /** "vda", "eth0": how stats name the device. */
   name?: string;
+  /** The backend's worker threads (to watch them; detach() ends them). */
+  workers?: readonly Worker[];
 }
 
 export interface DeviceBackendType {

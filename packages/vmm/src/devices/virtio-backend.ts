@@ -3,6 +3,7 @@
 // them at detach. What a device type adds is its own workerData and entry.
 import type { Worker } from 'node:worker_threads';
 import { BACKEND_READY, type VirtqueueWorkerData } from '@pvkit/backends';
+import { raiseEvent } from '@pvkit/hypercall';
 import {
   DeviceCounters,
   type DeviceDescription,
@@ -25,8 +26,8 @@ export interface VirtioBackendSpec {
   workers: { queue: number; data: Record<string, unknown> }[];
   /** Device-specific counter slots per queue (DeviceCounters). */
   counterSlots?: number;
-  /** Polls before a backend sleeps (VirtqueueWorkerData.spin). */
-  spin?: number;
+  /** µs a backend polls before it sleeps (VirtqueueWorkerData.spinUs). */
+  spinUs?: number;
 }
 
 interface Started {
@@ -67,7 +68,7 @@ export async function attachVirtioBackend(
         doorbell: ctx.doorbell + w.queue,
         evtchn: ctx.evtchn + w.queue,
         queue: w.queue,
-        ...(spec.spin !== undefined ? { spin: spec.spin } : {}),
+        ...(spec.spinUs !== undefined ? { spinUs: spec.spinUs } : {}),
       };
       const worker = ctx.startWorker(spec.entry, data);
       const exited = new Promise<void>((r) => worker.once('exit', () => r()));
@@ -94,7 +95,11 @@ export async function attachVirtioBackend(
         if (!stopping) ctx.log(`${spec.name} queue ${w.queue} backend failed: ${e.message}`);
       });
       worker.once('exit', (code) => {
-        if (!stopping) ctx.log(`${spec.name} queue ${w.queue} backend exited (code ${code})`);
+        if (stopping) return;
+        ctx.log(`${spec.name} queue ${w.queue} backend exited (code ${code})`);
+        // Nobody serves the queue now: tell the driver, so its requests fail instead of hanging.
+        ctx.control.setNeedsReset(w.queue);
+        raiseEvent(new Int32Array(ctx.memory), ctx.evtchn + w.queue);
       });
     }
     await Promise.all(ready);
@@ -102,7 +107,7 @@ export async function attachVirtioBackend(
     await stop();
     throw e;
   }
-  return { name: spec.name, counters, detach: stop };
+  return { name: spec.name, counters, detach: stop, workers: started.map((s) => s.worker) };
 }
 
 async function stopWorker(s: Started): Promise<void> {

@@ -18,6 +18,7 @@ import { addBlockDevice } from '../../block/devices.ts';
 import type { BlockDriver, BlockLimits, HwRequest } from '../../block/types.ts';
 import type { Driver } from '../../devices.ts';
 import type { Kernel } from '../../kernel.ts';
+import { BUSY } from '../../sched.ts';
 import type { DeviceInfo } from '../../start-info.ts';
 import { deviceNeedsReset, probeVirtio, readDeviceConfig } from '../virtio/device.ts';
 import type { MmioRegisters } from '../virtio/mmio.ts';
@@ -84,8 +85,24 @@ export class VirtioBlk implements BlockDriver {
     this.nrQueues = queues.length;
     this.queues = queues.map((vq) => new BlkHwQueue(kernel, vq));
     for (const q of this.queues) q.vq.onInterrupt(kernel, () => this.interrupt(q));
-    // Requests in flight: a completion is near, worth polling for before blocking.
-    kernel.sched.addBusyHint(() => this.queues.some((q) => q.vq.ring.outstanding > 0));
+    // Requests in flight: an interrupt will come (wait without a trap); and
+    // if no queue's device had to be woken, it is running: poll for it first.
+    kernel.sched.addBusyHint(
+      () => {
+        let expect: number = BUSY.none;
+        for (const q of this.queues) {
+          if (q.vq.ring.outstanding === 0) continue;
+          if (q.vq.waking) expect = BUSY.event;
+          else return BUSY.soon;
+        }
+        return expect;
+      },
+      () => {
+        let n = 0;
+        for (const q of this.queues) n += q.vq.deviceProgress();
+        return n;
+      },
+    );
   }
 
   room(q: number): number {

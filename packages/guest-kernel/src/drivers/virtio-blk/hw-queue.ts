@@ -89,20 +89,24 @@ export class BlkHwQueue {
     encodeBlkHeader(this.hdr, u8, at);
     u8[at + SLOT_STATUS] = STATUS_UNSET;
     this.used = 0;
-    const rd = this.rd;
-    const wr = this.wr;
-    rd.length = 0;
-    wr.length = 0;
-    rd.push(this.ref(at, BLK_REQ_HEADER_SIZE));
-    if (rq.op === 'read' || rq.op === 'write') {
+    const rw = rq.op === 'read' || rq.op === 'write';
+    const nData = rw ? rq.segments.length : 0;
+    const dwz = rq.op === 'discard' || rq.op === 'write-zeroes';
+    // Exact lengths, stored only when they change (a length store is slow in V8).
+    const rd = sized(this.rd, 1 + (rq.op === 'write' ? nData : dwz ? 1 : 0));
+    const wr = sized(this.wr, 1 + (rq.op === 'read' ? nData : 0));
+    rd[0] = this.ref(at, BLK_REQ_HEADER_SIZE);
+    if (rw) {
       const data = rq.op === 'read' ? wr : rd;
-      for (const s of rq.segments) data.push(this.ref(s.gpa, s.len));
-    } else if (rq.op === 'discard' || rq.op === 'write-zeroes') {
+      const first = rq.op === 'read' ? 0 : 1;
+      for (let i = 0; i < nData; i++)
+        data[first + i] = this.ref(rq.segments[i].gpa, rq.segments[i].len);
+    } else if (dwz) {
       const seg = { sector: rq.sector, numSectors: rq.segments[0].len / BLK_SECTOR_SIZE, flags: 0 };
       encodeBlkDwzSegment(seg, u8, at + SLOT_SEGMENT);
-      rd.push(this.ref(at + SLOT_SEGMENT, BLK_DWZ_SEGMENT_SIZE));
+      rd[1] = this.ref(at + SLOT_SEGMENT, BLK_DWZ_SEGMENT_SIZE);
     }
-    wr.push(this.ref(at + SLOT_STATUS, 1));
+    wr[wr.length - 1] = this.ref(at + SLOT_STATUS, 1);
     if (!this.vq.ring.add(rd, wr, slot)) {
       this.nFree++;
       return false;
@@ -181,6 +185,11 @@ export class BlkHwQueue {
       rq?.done(new BlockError('device-broken', why));
     }
   }
+}
+
+function sized(a: BufferRef[], n: number): BufferRef[] {
+  if (a.length !== n) a.length = n;
+  return a;
 }
 
 function statusError(status: number, rq: HwRequest): BlockError {

@@ -16,6 +16,7 @@ import {
   GuestMemory,
   layoutSplitQueue,
   type QueueAddresses,
+  ringIndices,
   VIRTIO_MMIO,
 } from '@pvkit/virtio-ring';
 import type { Kernel } from '../../kernel.ts';
@@ -74,7 +75,14 @@ export class Virtqueue<T> {
   /** Kicks sent, interrupts taken: the guest's view of notification cost. */
   kicks = 0;
   interrupts = 0;
+  /**
+   * The device had to be kicked and has not completed anything since: it
+   * was asleep, and must get a CPU before anything completes.
+   */
+  waking = false;
   private readonly kickFn: () => void;
+  private readonly u16: Uint16Array;
+  private readonly usedIdxAt: number;
 
   constructor(
     kernel: Kernel,
@@ -91,6 +99,8 @@ export class Virtqueue<T> {
       ...(opts.indirect && memory.indirect ? { indirect: memory.indirect } : {}),
     });
     this.ring = ring;
+    this.u16 = ring.mem.u16;
+    this.usedIdxAt = ringIndices(ring.mem, memory.addrs).usedIdx;
     if ((dev.flags & DEVICE_FLAG.notify_by_hypercall) !== 0) {
       const index = memory.index;
       this.kickFn = () => regs.write(VIRTIO_MMIO.QUEUE_NOTIFY, index);
@@ -108,14 +118,21 @@ export class Virtqueue<T> {
     ring.publish();
     if (ring.kickNeeded()) {
       this.kicks++;
+      this.waking = true;
       this.kickFn();
     }
+  }
+
+  /** The device's used.idx: it moves whenever the device completes something (progress). */
+  deviceProgress(): number {
+    return Atomics.load(this.u16, this.usedIdxAt);
   }
 
   /** Run `handler` for every interrupt (event) of this queue, in the upcall path. */
   onInterrupt(kernel: Kernel, handler: () => void): void {
     kernel.events.bind(this.port, () => {
       this.interrupts++;
+      this.waking = false;
       handler();
     });
   }
