@@ -8,13 +8,26 @@ import { evtchnPingpong } from './evtchn-pingpong.ts';
 import { exit } from './exit.ts';
 import { hcallBench } from './hcall-bench.ts';
 import { hello } from './hello.ts';
+import { idle } from './idle.ts';
+import { ping } from './ping.ts';
 import { sleep } from './sleep.ts';
+import { udpEcho } from './udp-echo.ts';
 
 export const APPS: ReadonlyMap<string, AppSpec> = new Map(
-  [hello, sleep, evtchnPingpong, hcallBench, exit, crash, blkbench, blkverify, blkio].map((a) => [
-    a.name,
-    a,
-  ]),
+  [
+    hello,
+    sleep,
+    evtchnPingpong,
+    hcallBench,
+    exit,
+    crash,
+    blkbench,
+    blkverify,
+    blkio,
+    ping,
+    udpEcho,
+    idle,
+  ].map((a) => [a.name, a]),
 );
 
 /** A command line split into words. */

@@ -1,0 +1,99 @@
+// The kernel's network subsystem: one NetStack (src/net) per kernel, its
+// NICs, and the three ways the kernel drives it (the stack's README
+// contract): received frames go in from the NIC's rx interrupt, timers (ARP
+// retries and ageing) run from the kernel's own timer list, re-armed after
+// every call into the stack for stack.nextDeadline(), and tasks that wait on
+// a socket park on the kernel's wait queues (./sockets.ts).
+import type { Kernel } from '../kernel.ts';
+import { type IpConfig, type NetInterface, type NetLink, NetStack } from '../net/index.ts';
+import type { Timer } from '../time.ts';
+
+/** What a NIC driver registers. */
+export interface NetDevice {
+  readonly name: string;
+  readonly link: NetLink;
+  /** Free tx slots now (reclaiming first). */
+  txRoom(): number;
+  /** Park until a tx slot is free. */
+  waitTxRoom(): Promise<void>;
+  /** Driver-level counters, for `stats`. */
+  counters(): Record<string, number>;
+  /** A frame went out within this many ns ago: replies may be on their way. */
+  lastTxNs(): number;
+}
+
+export interface NetNic {
+  dev: NetDevice;
+  /** The stack's interface, or null when the NIC has no address. */
+  iface: NetInterface | null;
+}
+
+export class KernelNet {
+  readonly stack: NetStack;
+  readonly nics: NetNic[] = [];
+  private readonly kernel: Kernel;
+  private timer: Timer | null = null;
+  private timerAtMs = -1;
+  /** Tasks parked on a socket right now (for the scheduler's busy hint). */
+  waiters = 0;
+
+  constructor(kernel: Kernel) {
+    this.kernel = kernel;
+    this.stack = new NetStack({ clock: { now: () => kernel.time.nowNs() / 1e6 } });
+    // A task waits for a reply and a frame just left: poll a little before blocking.
+    kernel.sched.addBusyHint(() => this.expectingReply());
+  }
+
+  /** Register a NIC; with an address it becomes a stack interface (link state as given). */
+  addNic(dev: NetDevice, ip: IpConfig | null, linkUp: boolean): NetNic {
+    const iface = ip === null ? null : this.stack.addInterface(dev.link, { ip, name: dev.name });
+    const nic = { dev, iface };
+    this.nics.push(nic);
+    iface?.setLinkUp(linkUp);
+    this.rearm();
+    return nic;
+  }
+
+  /** The NIC a packet to `dst` leaves by, or null. */
+  nicFor(dst: number): NetNic | null {
+    const iface = this.stack.route(dst);
+    return this.nics.find((n) => n.iface === iface) ?? null;
+  }
+
+  /**
+   * Arm the kernel timer for the stack's next deadline. Call after anything
+   * that went into the stack (frames in, sends, socket calls).
+   */
+  rearm(): void {
+    const next = this.stack.nextDeadline();
+    if (next === this.timerAtMs) return;
+    if (this.timer !== null) this.kernel.time.cancel(this.timer);
+    this.timer = null;
+    this.timerAtMs = next ?? -1;
+    if (next === null) return;
+    this.timer = this.kernel.time.add(Math.ceil(next * 1e6), () => {
+      this.timer = null;
+      this.timerAtMs = -1;
+      this.stack.tick();
+      this.rearm();
+    });
+  }
+
+  private expectingReply(): boolean {
+    if (this.waiters === 0) return false;
+    const now = this.kernel.time.nowNs();
+    return this.nics.some((n) => now - n.dev.lastTxNs() < 2e6);
+  }
+}
+
+const nets = new WeakMap<Kernel, KernelNet>();
+
+/** The kernel's network subsystem (made on first use). */
+export function kernelNet(kernel: Kernel): KernelNet {
+  let n = nets.get(kernel);
+  if (!n) {
+    n = new KernelNet(kernel);
+    nets.set(kernel, n);
+  }
+  return n;
+}
