@@ -9,6 +9,7 @@ import { exit } from './exit.ts';
 import { hcallBench } from './hcall-bench.ts';
 import { hello } from './hello.ts';
 import { idle } from './idle.ts';
+import { netperf } from './netperf.ts';
 import { ping } from './ping.ts';
 import { sleep } from './sleep.ts';
 import { udpEcho } from './udp-echo.ts';
@@ -27,6 +28,7 @@ export const APPS: ReadonlyMap<string, AppSpec> = new Map(
     ping,
     udpEcho,
     idle,
+    netperf,
   ].map((a) => [a.name, a]),
 );
 

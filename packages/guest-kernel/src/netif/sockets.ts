@@ -78,6 +78,19 @@ export class AppUdpSocket {
     return this.sock.bind(port);
   }
 
+  /** Send without waiting: 'ENOBUFS' when the NIC's tx ring is full (then waitTx()). */
+  trySendTo(payload: Uint8Array, addr: number, port: number): number | NetError {
+    const r = this.sock.sendTo(payload, addr, port);
+    this.net.rearm();
+    return r;
+  }
+
+  /** Park until the NIC toward `addr` has a free tx slot. */
+  async waitTx(addr: number): Promise<void> {
+    const nic = this.net.nicFor(addr);
+    if (nic !== null && nic.dev.txRoom() === 0) await nic.dev.waitTxRoom();
+  }
+
   /** Send one datagram, waiting for a tx slot if the NIC has none. */
   async sendTo(payload: Uint8Array, addr: number, port: number): Promise<number | NetError> {
     const nic = this.net.nicFor(addr);
@@ -95,6 +108,18 @@ export class AppUdpSocket {
     return blockingRecv(this.kernel, this.net, this.sock, timeoutMs, () =>
       this.sock.recvFrom(into, from),
     );
+  }
+
+  /** Receive without waiting: the length, or 'EAGAIN' (then waitReadable()). */
+  tryRecvFrom(into: Uint8Array, from?: UdpFrom): number | NetError {
+    return this.sock.recvFrom(into, from);
+  }
+
+  /** Park until a datagram is queued or `timeoutMs` passes (null: no limit). */
+  async waitReadable(timeoutMs: number | null = null): Promise<void> {
+    if (this.sock.readable || this.sock.isClosed) return;
+    const deadline = timeoutMs === null ? 0 : this.kernel.time.nowNs() + timeoutMs * 1e6;
+    await waitReadable(this.kernel, this.net, this.sock, deadline);
   }
 
   close(): void {
