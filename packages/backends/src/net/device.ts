@@ -17,7 +17,7 @@ import {
 } from '@pvkit/virtio-ring';
 
 /** QueueNumMax of the rx and the tx queue. */
-export const NET_QUEUE_SIZE = 256;
+export const NET_QUEUE_SIZE = 1024;
 /** The link's MTU (config space, F_MTU): plain Ethernet. */
 export const NET_MTU = ETH_DATA_LEN;
 

@@ -30,6 +30,8 @@ export class NetPort {
   features: FeatureSet = 0n;
   mergeable = false;
   guestCsum = false;
+  /** The driver acked CSUM: it may send NEEDS_CSUM. */
+  csum = false;
   /** Why the last refused tx frame was refused. */
   lastTxError: string | null = null;
   /** Used rx entries pushed but not yet published. */
@@ -76,6 +78,7 @@ export class NetPort {
       this.features = this.tx.features;
       this.mergeable = hasNetFeature(this.features, 'MRG_RXBUF');
       this.guestCsum = hasNetFeature(this.features, 'GUEST_CSUM');
+      this.csum = hasNetFeature(this.features, 'CSUM');
     }
   }
 

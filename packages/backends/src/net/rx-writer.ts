@@ -14,6 +14,7 @@ import {
   completeChecksum,
   NET_HDR_SIZE,
   NetHdrFlag,
+  NetHdrOffset,
   VirtqueueError,
   writeRxNetHdr,
 } from '@pvkit/virtio-ring';
@@ -131,7 +132,13 @@ export class RxWriter {
   private writeHeader(flags: number, numBuffers: number): void {
     const dst = this.dst;
     if (dst.len[0] >= NET_HDR_SIZE) {
-      writeRxNetHdr(dst.u8, dst.addr[0], flags, numBuffers);
+      // virtio_net_hdr: flags, no GSO, no checksum offsets, num_buffers (LE).
+      const u8 = dst.u8;
+      const a = dst.addr[0];
+      u8[a] = flags;
+      for (let i = 1; i < NetHdrOffset.NUM_BUFFERS; i++) u8[a + i] = 0;
+      u8[a + NetHdrOffset.NUM_BUFFERS] = numBuffers & 0xff;
+      u8[a + NetHdrOffset.NUM_BUFFERS + 1] = numBuffers >>> 8;
       return;
     }
     writeRxNetHdr(this.hdr, 0, flags, numBuffers);

@@ -107,7 +107,7 @@ export class SwitchEngine {
     const q = p.txq;
     if (q === null) return;
     const f = this.txf;
-    if (!f.read(p.u8, q.chain, p.features)) {
+    if (!f.read(p.u8, q.chain, p.features, p.csum)) {
       countTxError(p, f.error);
       return;
     }

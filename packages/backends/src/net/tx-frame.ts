@@ -6,6 +6,7 @@
 
 import {
   type ChainReader,
+  checkCsumOffsets,
   ETH_HLEN,
   emptyNetHdr,
   NET_HDR_SIZE,
@@ -43,11 +44,12 @@ export class TxFrame {
   }
 
   /**
-   * Take the frame of a well-formed chain of `u8`'s memory. False when it
-   * cannot be sent (see `error`); a frame of any length passes here (the
-   * switch or the framing counts runts and oversize frames).
+   * Take the frame of a well-formed chain of `u8`'s memory, for a driver
+   * that acked `acked` (`csumAcked`: it has CSUM). False when it cannot be
+   * sent (see `error`); a frame of any length passes here (the switch or
+   * the framing counts runts and oversize frames).
    */
-  read(u8: Uint8Array, chain: ChainReader, acked: bigint): boolean {
+  read(u8: Uint8Array, chain: ChainReader, acked: bigint, csumAcked: boolean): boolean {
     const f = this.frame;
     f.clear(u8);
     if (chain.writableLen > 0 || chain.readableCount !== chain.count)
@@ -55,11 +57,12 @@ export class TxFrame {
     if (chain.readableLen < NET_HDR_SIZE) return this.fail('short-header');
     const addr = chain.addr;
     const len = chain.len;
-    if (len[0] >= NET_HDR_SIZE) {
-      readNetHdr(u8, addr[0], this.hdr);
-    } else {
+    let hb = u8;
+    let ha = addr[0];
+    if (len[0] < NET_HDR_SIZE) {
       gather(u8, addr, len, chain.count, this.hdrBytes, NET_HDR_SIZE);
-      readNetHdr(this.hdrBytes, 0, this.hdr);
+      hb = this.hdrBytes;
+      ha = 0;
     }
     // The frame: what follows the header, range by range.
     let skip = NET_HDR_SIZE;
@@ -74,9 +77,25 @@ export class TxFrame {
     }
     const frameLen = chain.readableLen - NET_HDR_SIZE;
     this.frameLen = frameLen;
-    const problem = validateTxNetHdr(this.hdr, acked, frameLen);
-    if (problem !== null) return this.fail(problem);
-    this.needsCsum = (this.hdr.flags & NetHdrFlag.NEEDS_CSUM) !== 0;
+    // Each header byte is read once, here (the guest may change it later).
+    const h = this.hdr;
+    const flags = hb[ha];
+    h.flags = flags;
+    h.gsoType = hb[ha + 1];
+    h.csumStart = hb[ha + 6] | (hb[ha + 7] << 8);
+    h.csumOffset = hb[ha + 8] | (hb[ha + 9] << 8);
+    const needsCsum = flags === NetHdrFlag.NEEDS_CSUM;
+    // The common headers (no GSO; flags 0 or NEEDS_CSUM from a CSUM driver)
+    // are checked here; anything else goes through the full rules.
+    if (h.gsoType !== 0 || (flags !== 0 && !(needsCsum && csumAcked))) {
+      readNetHdr(hb, ha, h);
+      const problem = validateTxNetHdr(h, acked, frameLen);
+      if (problem !== null) return this.fail(problem);
+    } else if (needsCsum) {
+      const problem = checkCsumOffsets(h.csumStart, h.csumOffset, frameLen);
+      if (problem !== null) return this.fail(problem);
+    }
+    this.needsCsum = (flags & NetHdrFlag.NEEDS_CSUM) !== 0;
     this.error = null;
     this.locateMacs();
     return true;

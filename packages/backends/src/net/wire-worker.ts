@@ -96,7 +96,7 @@ function serveTx(): void {
 function sendFrame(): void {
   const q = nic.txq;
   if (q === null || wire === null) return;
-  if (!txf.read(nic.u8, q.chain, nic.features)) {
+  if (!txf.read(nic.u8, q.chain, nic.features, nic.csum)) {
     countTxError(nic, txf.error);
     return;
   }

@@ -2,11 +2,16 @@
 // anything that speaks its little protocol, ./netperf-proto.ts).
 //
 //   netperf server <port> [sessions]           sink + echo (see netperf-server.ts)
-//   netperf stream <ip> <port> <size> <secs>   send size-byte datagrams as fast as the
-//                                              ring takes them; the server reports
-//                                              what reached its app: pps and MB/s
-//   netperf rr <ip> <port> <size> <secs>       one request in flight, echoed back:
-//                                              transactions/s, latency p50/p99
+//   netperf stream <ip> <port> <size> <secs> [warmup]
+//                              send size-byte datagrams as fast as the ring takes
+//                              them; the server reports what reached its app:
+//                              pps and MB/s
+//   netperf rr <ip> <port> <size> <secs> [warmup]
+//                              one request in flight, echoed back: transactions/s,
+//                              latency p50/p99
+//
+// With a warmup (seconds), the same traffic runs that long first, unmeasured
+// (code gets compiled, rings and caches fill), as blkbench's warmup does.
 //
 // Each client run prints one human line and one `netperf-json {...}` line.
 import type { AppUdpSocket } from '../netif/sockets.ts';
@@ -48,7 +53,10 @@ function check(argv: readonly string[]): string | null {
     ipArgError(rest[0], 'server address') ??
     portArgError(rest[1]) ??
     sizeArgError(rest[2]) ??
-    (rest[3] === undefined ? 'give the duration in seconds' : secondsArgError(rest[3], 'seconds'))
+    (rest[3] === undefined
+      ? 'give the duration in seconds'
+      : secondsArgError(rest[3], 'seconds')) ??
+    secondsArgError(rest[4], 'warmup')
   );
 }
 
@@ -164,7 +172,8 @@ function percentile(sorted: number[], p: number): number {
 
 export const netperf: AppSpec = {
   name: 'netperf',
-  usage: 'netperf server <port> [sessions] | netperf stream|rr <ip> <port> <size> <seconds>',
+  usage:
+    'netperf server <port> [sessions] | netperf stream|rr <ip> <port> <size> <seconds> [warmup]',
   about: 'UDP stream (pps, MB/s at the receiver) and request/response (transactions/s, p50/p99)',
   check,
   async main(sys, argv) {
@@ -179,6 +188,7 @@ export const netperf: AppSpec = {
     const to = { addr: sys.net.parseIp(rest[0]) as number, port: Number(rest[1]) };
     const size = Number(rest[2]);
     const secs = Number(rest[3]);
+    const warmup = rest[4] === undefined ? 0 : Number(rest[4]);
     const session = ((sys.domid << 16) ^ Math.floor(sys.now() * 1000)) >>> 0;
     const m: NpMessage = {
       kind: NP.START,
@@ -193,6 +203,13 @@ export const netperf: AppSpec = {
     if ((await control(sys, sock, to, m, NP.START)) === null) {
       sys.print(`netperf: no answer from a netperf server at ${where}`);
       return 1;
+    }
+    if (warmup > 0) {
+      // Unmeasured: a session of its own, which the server starts afresh after.
+      const w = (session + 1) >>> 0;
+      if (mode === 'rr') await rr(sys, sock, to, size, warmup, w);
+      else await stream(sys, sock, to, size, warmup, w);
+      await control(sys, sock, to, m, NP.START);
     }
     if (mode === 'rr') {
       const r = await rr(sys, sock, to, size, secs, session);

@@ -8,6 +8,9 @@ import type { Kernel } from '../kernel.ts';
 import { type IpConfig, type NetInterface, type NetLink, NetStack } from '../net/index.ts';
 import type { Timer } from '../time.ts';
 
+/** How recent traffic must be for the scheduler to poll before blocking. */
+const BUSY_WINDOW_NS = 1e6;
+
 /** What a NIC driver registers. */
 export interface NetDevice {
   readonly name: string;
@@ -18,8 +21,11 @@ export interface NetDevice {
   waitTxRoom(): Promise<void>;
   /** Driver-level counters, for `stats`. */
   counters(): Record<string, number>;
-  /** A frame went out within this many ns ago: replies may be on their way. */
+  /** When a frame last went out, and last came in (ns of system time). */
   lastTxNs(): number;
+  lastRxNs(): number;
+  /** Frames handed to the device and not yet used by it. */
+  txInFlight(): number;
 }
 
 export interface NetNic {
@@ -40,8 +46,9 @@ export class KernelNet {
   constructor(kernel: Kernel) {
     this.kernel = kernel;
     this.stack = new NetStack({ clock: { now: () => kernel.time.nowNs() / 1e6 } });
-    // A task waits for a reply and a frame just left: poll a little before blocking.
-    kernel.sched.addBusyHint(() => this.expectingReply());
+    // Poll a little before blocking while frames flow (halt polling): a
+    // block and its wake-up cost more than the gap between two frames.
+    kernel.sched.addBusyHint(() => this.busy());
   }
 
   /** Register a NIC; with an address it becomes a stack interface (link state as given). */
@@ -79,10 +86,18 @@ export class KernelNet {
     });
   }
 
-  private expectingReply(): boolean {
-    if (this.waiters === 0) return false;
+  /**
+   * Expecting an event soon: frames arrived within the last ms, the device
+   * holds frames of ours to send (their completion frees tx slots), or a
+   * task waits for an answer to a frame that just left.
+   */
+  private busy(): boolean {
     const now = this.kernel.time.nowNs();
-    return this.nics.some((n) => now - n.dev.lastTxNs() < 2e6);
+    for (const { dev } of this.nics) {
+      if (now - dev.lastRxNs() < BUSY_WINDOW_NS) return true;
+      if (this.waiters > 0 && now - dev.lastTxNs() < BUSY_WINDOW_NS) return true;
+    }
+    return false;
   }
 }
 

@@ -43,7 +43,7 @@ import { NetRx } from './rx.ts';
 import { NetTx } from './tx.ts';
 
 /** Entries per queue we ask for (clamped to QueueNumMax). */
-const QUEUE_SIZE = 256;
+const QUEUE_SIZE = 1024;
 const DEFAULT_RX_BUF = 2048;
 /** The smallest rx buffer with MRG_RXBUF: a header and a little. */
 const MIN_MERGE_BUF = 64;
@@ -140,6 +140,14 @@ export class VirtioNet implements NetDevice {
 
   lastTxNs(): number {
     return this.tx.lastTxNs;
+  }
+
+  lastRxNs(): number {
+    return this.rx.lastRxNs;
+  }
+
+  txInFlight(): number {
+    return this.tx.vq.ring.outstanding;
   }
 
   counters(): Record<string, number> {

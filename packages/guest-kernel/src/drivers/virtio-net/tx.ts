@@ -4,13 +4,7 @@
 // kernel pages and offered as one device-readable descriptor. Used tx
 // buffers are reclaimed lazily when slots run short, with tx interrupts off;
 // only a sender waiting for room turns them on.
-import {
-  DeviceFaultError,
-  emptyNetHdr,
-  NET_HDR_SIZE,
-  NetHdrFlag,
-  writeNetHdr,
-} from '@pvkit/virtio-ring';
+import { DeviceFaultError, NET_HDR_SIZE, NetHdrFlag, NetHdrOffset } from '@pvkit/virtio-ring';
 import type { Kernel } from '../../kernel.ts';
 import type { TxOptions } from '../../net/index.ts';
 import { WaitQueue } from '../../sched.ts';
@@ -43,7 +37,6 @@ export class NetTx {
   private readonly free: Int32Array;
   private nFree: number;
   private readonly csum: boolean;
-  private readonly hdr = emptyNetHdr();
   private readonly roomWaiters: WaitQueue;
   private readonly now: () => number;
 
@@ -81,20 +74,19 @@ export class NetTx {
     }
     const slot = this.free[--this.nFree];
     const at = this.base + slot * TX_SLOT_SIZE;
-    const h = this.hdr;
+    const u8 = this.u8;
+    // virtio_net_hdr, little-endian: flags, no GSO, checksum offsets, num_buffers 0.
+    for (let i = 0; i < NET_HDR_SIZE; i++) u8[at + i] = 0;
     const c = opts.needsCsum;
     if (c !== undefined && this.csum) {
-      h.flags = NetHdrFlag.NEEDS_CSUM;
-      h.csumStart = c.start;
-      h.csumOffset = c.offset;
+      u8[at + NetHdrOffset.FLAGS] = NetHdrFlag.NEEDS_CSUM;
+      u8[at + NetHdrOffset.CSUM_START] = c.start & 0xff;
+      u8[at + NetHdrOffset.CSUM_START + 1] = c.start >>> 8;
+      u8[at + NetHdrOffset.CSUM_OFFSET] = c.offset & 0xff;
+      u8[at + NetHdrOffset.CSUM_OFFSET + 1] = c.offset >>> 8;
       this.stats.csumOffloaded++;
-    } else {
-      h.flags = 0;
-      h.csumStart = 0;
-      h.csumOffset = 0;
     }
-    writeNetHdr(this.u8, at, h);
-    this.u8.set(frame, at + NET_HDR_SIZE);
+    u8.set(frame, at + NET_HDR_SIZE);
     if (!this.vq.ring.addBuffer(at, NET_HDR_SIZE + frame.length, false, slot)) {
       this.free[this.nFree++] = slot;
       this.stats.full++;
