@@ -4,7 +4,7 @@
 //
 //   while frames flow   poll every NIC's tx ring, pass after pass, with
 //                       guest kicks turned off (the switch is looking anyway);
-//   after spinUs idle   turn kicks back on, re-check every ring, and arm an
+//   after a spell idle  turn kicks back on, re-check every ring, and arm an
 //                       Atomics.waitAsync on every NIC's tx doorbell, then
 //                       return to the event loop (MultiDoorbellWait): the
 //                       first kick, a control-block change (the register model
@@ -12,6 +12,11 @@
 //                       timeout starts the polling again;
 //   every 2 ms of work  yield to the event loop once, so plug/unplug messages
 //                       get in (they never wait behind a busy switch for long).
+//
+// The idle spell adapts, like KVM's halt polling: it starts at spinUs; a
+// wake-up that comes sooner than the longest spell (request/response
+// traffic: the answer is on its way) doubles it, up to MAX_SPIN_MS, and a
+// long sleep (the guests went quiet) halves it again.
 //
 // Plug and unplug come as messages (the toolstack's ToSwitch): a NIC that is
 // unplugged is forgotten before the answer, so its domain's memory is let go.
@@ -25,7 +30,12 @@ import type { FromSwitch, SwitchWorkerData, ToSwitch } from './switch-protocol.t
 const data = workerData as SwitchWorkerData;
 const SLICE_MS = 2;
 const IDLE_WAIT_MS = 1000;
-const spinMs = (data.spinUs ?? 50) / 1000;
+const MIN_SPIN_MS = (data.spinUs ?? 50) / 1000;
+const MAX_SPIN_MS = 0.5;
+/** A sleep longer than this means the guests went quiet: spin less. */
+const QUIET_MS = 10;
+let spinMs = MIN_SPIN_MS;
+let sleptAt = 0;
 const engine = new SwitchEngine(data.ageingMs !== undefined ? { ageingMs: data.ageingMs } : {});
 const port = parentPort;
 if (port === null) throw new Error('the switch runs in a worker thread');
@@ -34,6 +44,9 @@ let scheduled = false;
 let stopping = false;
 const waiter = new MultiDoorbellWait(() => {
   for (const p of engine.ports) p.txq?.disableNotifications();
+  const slept = performance.now() - sleptAt;
+  if (slept < MAX_SPIN_MS) spinMs = Math.min(MAX_SPIN_MS, spinMs * 2);
+  else if (slept > QUIET_MS) spinMs = Math.max(MIN_SPIN_MS, spinMs / 2);
   schedule();
 });
 
@@ -78,6 +91,7 @@ function trySleep(): boolean {
     else if (p.txq?.enableNotifications()) work = true;
   }
   if (!work && waiter.arm(IDLE_WAIT_MS)) {
+    sleptAt = performance.now();
     for (const p of ports) p.countSleep();
     return true;
   }

@@ -21,17 +21,20 @@ export interface NetDevice {
   waitTxRoom(): Promise<void>;
   /** Driver-level counters, for `stats`. */
   counters(): Record<string, number>;
-  /** When a frame last went out, and last came in (ns of system time). */
-  lastTxNs(): number;
-  lastRxNs(): number;
-  /** Frames handed to the device and not yet used by it. */
-  txInFlight(): number;
+  /** Frames sent and received so far (the busy hint watches them move). */
+  txFrames(): number;
+  rxFrames(): number;
 }
 
 export interface NetNic {
   dev: NetDevice;
   /** The stack's interface, or null when the NIC has no address. */
   iface: NetInterface | null;
+  /** The frame counts the busy hint last saw, and when they last moved (ns). */
+  seenTx: number;
+  seenRx: number;
+  txAt: number;
+  rxAt: number;
 }
 
 export class KernelNet {
@@ -54,7 +57,7 @@ export class KernelNet {
   /** Register a NIC; with an address it becomes a stack interface (link state as given). */
   addNic(dev: NetDevice, ip: IpConfig | null, linkUp: boolean): NetNic {
     const iface = ip === null ? null : this.stack.addInterface(dev.link, { ip, name: dev.name });
-    const nic = { dev, iface };
+    const nic = { dev, iface, seenTx: 0, seenRx: 0, txAt: 0, rxAt: 0 };
     this.nics.push(nic);
     iface?.setLinkUp(linkUp);
     this.rearm();
@@ -87,17 +90,29 @@ export class KernelNet {
   }
 
   /**
-   * Expecting an event soon: frames arrived within the last ms, the device
-   * holds frames of ours to send (their completion frees tx slots), or a
-   * task waits for an answer to a frame that just left.
+   * Expecting an event soon: frames arrived within the last ms (a stream is
+   * flowing), or a task waits for the answer to a frame that just left.
+   * Looked at when the vCPU is about to block, so the clock is read there,
+   * not per frame.
    */
   private busy(): boolean {
     const now = this.kernel.time.nowNs();
-    for (const { dev } of this.nics) {
-      if (now - dev.lastRxNs() < BUSY_WINDOW_NS) return true;
-      if (this.waiters > 0 && now - dev.lastTxNs() < BUSY_WINDOW_NS) return true;
+    let busy = false;
+    for (const n of this.nics) {
+      const tx = n.dev.txFrames();
+      const rx = n.dev.rxFrames();
+      if (tx !== n.seenTx) {
+        n.seenTx = tx;
+        n.txAt = now;
+      }
+      if (rx !== n.seenRx) {
+        n.seenRx = rx;
+        n.rxAt = now;
+      }
+      if (now - n.rxAt < BUSY_WINDOW_NS) busy = true;
+      if (this.waiters > 0 && now - n.txAt < BUSY_WINDOW_NS) busy = true;
     }
-    return false;
+    return busy;
   }
 }
 

@@ -138,16 +138,12 @@ export class VirtioNet implements NetDevice {
     return this.tx.waitRoom();
   }
 
-  lastTxNs(): number {
-    return this.tx.lastTxNs;
+  txFrames(): number {
+    return this.tx.stats.frames;
   }
 
-  lastRxNs(): number {
-    return this.rx.lastRxNs;
-  }
-
-  txInFlight(): number {
-    return this.tx.vq.ring.outstanding;
+  rxFrames(): number {
+    return this.rx.stats.frames;
   }
 
   counters(): Record<string, number> {

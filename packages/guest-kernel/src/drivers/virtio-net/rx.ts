@@ -41,8 +41,7 @@ export class NetRx {
   readonly stats = new NetRxStats();
   /** Set when the device broke the used ring; nothing is received after that. */
   broken: string | null = null;
-  /** When the last poll found frames (ns): while frames flow the scheduler polls before blocking. */
-  lastRxNs = 0;
+
   private readonly u8: Uint8Array;
   private readonly base: number;
   private readonly mergeable: boolean;
@@ -54,8 +53,6 @@ export class NetRx {
   private missing = 0;
   private mergedValid = false;
 
-  private readonly now: () => number;
-
   constructor(
     kernel: Kernel,
     vq: Virtqueue<number>,
@@ -63,7 +60,6 @@ export class NetRx {
   ) {
     this.vq = vq;
     this.u8 = kernel.hv.u8;
-    this.now = () => kernel.time.nowNs();
     this.bufSize = opts.bufSize;
     this.mergeable = opts.mergeable;
     this.guestCsum = opts.guestCsum;
@@ -97,7 +93,6 @@ export class NetRx {
       if (!(e instanceof DeviceFaultError)) throw e;
       this.broken = `the device broke the rx used ring: ${e.message}`;
     }
-    if (n > 0) this.lastRxNs = this.now();
     return n;
   }
 

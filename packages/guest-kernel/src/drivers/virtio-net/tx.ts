@@ -30,22 +30,18 @@ export class NetTx {
   readonly vq: Virtqueue<number>;
   readonly stats = new NetTxStats();
   broken: string | null = null;
-  /** Set when a frame goes out: the scheduler polls a little longer for a reply. */
-  lastTxNs = 0;
   private readonly u8: Uint8Array;
   private readonly base: number;
   private readonly free: Int32Array;
   private nFree: number;
   private readonly csum: boolean;
   private readonly roomWaiters: WaitQueue;
-  private readonly now: () => number;
 
   constructor(kernel: Kernel, vq: Virtqueue<number>, csumAcked: boolean) {
     this.vq = vq;
     this.u8 = kernel.hv.u8;
     this.csum = csumAcked;
     this.roomWaiters = new WaitQueue(kernel.sched);
-    this.now = () => kernel.time.nowNs();
     const n = vq.ring.size;
     this.base = kernel.mm.alloc(Math.ceil((n * TX_SLOT_SIZE) / 4096));
     this.free = new Int32Array(n);
@@ -95,7 +91,6 @@ export class NetTx {
     this.vq.submit();
     this.stats.frames++;
     this.stats.bytes += frame.length;
-    this.lastTxNs = this.now();
     return true;
   }
 
