@@ -10,6 +10,9 @@ import type { Timer } from '../time.ts';
 
 /** How recent traffic must be for the scheduler to poll before blocking. */
 const BUSY_WINDOW_NS = 1e6;
+/** Default ceiling of a socket receive's busy polling, µs (net.busypoll), and where it starts. */
+const DEFAULT_BUSY_POLL_US = 250;
+const BUSY_POLL_START_NS = 10_000;
 
 /** What a NIC driver registers. */
 export interface NetDevice {
@@ -24,6 +27,10 @@ export interface NetDevice {
   /** Frames sent and received so far (the busy hint watches them move). */
   txFrames(): number;
   rxFrames(): number;
+  /** Does the rx ring hold used buffers? (one load: for busy polling) */
+  rxPending(): boolean;
+  /** Take what the rx ring holds now, as the rx interrupt would. */
+  pollRx(): number;
 }
 
 export interface NetNic {
@@ -45,9 +52,15 @@ export class KernelNet {
   private timerAtMs = -1;
   /** Tasks parked on a socket right now (for the scheduler's busy hint). */
   waiters = 0;
+  /** How long a receive polls the rx rings before parking now (adapts; see afterBlock). */
+  busyPollNs = 0;
+  /** Its ceiling (net.busypoll=µs; 0: never poll). */
+  readonly maxBusyPollNs: number;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
+    const us = /(?:^|\s)net\.busypoll=(\d+)(?:\s|$)/.exec(kernel.info.cmdline)?.[1];
+    this.maxBusyPollNs = (us === undefined ? DEFAULT_BUSY_POLL_US : Number(us)) * 1000;
     this.stack = new NetStack({ clock: { now: () => kernel.time.nowNs() / 1e6 } });
     // Poll a little before blocking while frames flow (halt polling): a
     // block and its wake-up cost more than the gap between two frames.
@@ -62,6 +75,38 @@ export class KernelNet {
     iface?.setLinkUp(linkUp);
     this.rearm();
     return nic;
+  }
+
+  /**
+   * Poll every NIC's rx ring until `done()` holds or the clock passes
+   * `untilNs` (true: done). Frames found are taken as the rx interrupt
+   * would take them, from this task: nothing else runs meanwhile.
+   */
+  busyPoll(untilNs: number, done: () => boolean): boolean {
+    const nics = this.nics;
+    const time = this.kernel.time;
+    for (let i = 0; ; i++) {
+      for (const n of nics) if (n.dev.rxPending() && n.dev.pollRx() > 0) this.rearm();
+      if (done()) return true;
+      if ((i & 63) === 0 && time.nowNs() >= untilNs) return false;
+    }
+  }
+
+  /**
+   * A receive parked for `ns` and was woken by data (`data`) or its
+   * deadline. As KVM adapts halt polling: a wait longer than the window but
+   * within the ceiling would have been caught by polling a little longer,
+   * so the window grows; a longer one (or a timeout) means polling only
+   * burns the core, so the window shrinks, to nothing in the end.
+   */
+  afterBlock(ns: number, data: boolean): void {
+    const max = this.maxBusyPollNs;
+    if (data && ns <= max) {
+      if (ns > this.busyPollNs)
+        this.busyPollNs = Math.min(max, Math.max(BUSY_POLL_START_NS, this.busyPollNs * 2));
+    } else {
+      this.busyPollNs = this.busyPollNs / 2 < BUSY_POLL_START_NS ? 0 : this.busyPollNs / 2;
+    }
   }
 
   /** The NIC a packet to `dst` leaves by, or null. */
@@ -91,9 +136,9 @@ export class KernelNet {
 
   /**
    * Expecting an event soon: frames arrived within the last ms (a stream is
-   * flowing), or a task waits for the answer to a frame that just left.
-   * Looked at when the vCPU is about to block, so the clock is read there,
-   * not per frame.
+   * flowing), or a task waits for the answer to a frame that just left and
+   * its socket found polling worth it lately. Looked at when the vCPU is
+   * about to block, so the clock is read there, not per frame.
    */
   private busy(): boolean {
     const now = this.kernel.time.nowNs();
@@ -110,7 +155,7 @@ export class KernelNet {
         n.rxAt = now;
       }
       if (now - n.rxAt < BUSY_WINDOW_NS) busy = true;
-      if (this.waiters > 0 && now - n.txAt < BUSY_WINDOW_NS) busy = true;
+      if (this.waiters > 0 && this.busyPollNs > 0 && now - n.txAt < BUSY_WINDOW_NS) busy = true;
     }
     return busy;
   }

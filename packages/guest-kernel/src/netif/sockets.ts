@@ -5,6 +5,14 @@
 // timer); a send that finds the NIC's tx ring full parks until a slot is
 // free, as a blocking UDP sendto does on Linux when the socket buffer is
 // full. After each call the stack's timers are re-armed.
+//
+// Busy polling (Linux's SO_BUSY_POLL / net.core.busy_read): before parking,
+// a receive may poll the NICs' rx rings itself for a while: an answer that
+// comes within it costs no block and no wake-up of this vCPU. How long
+// adapts as KVM's halt polling does (KernelNet.afterBlock): it grows while
+// parked waits turn out short, and falls back to 0 when they are long, as
+// on a machine whose cores are busy with other work, where a spinning
+// thread only delays the one it waits for.
 import type { Kernel } from '../kernel.ts';
 import type {
   EchoReply,
@@ -22,20 +30,31 @@ interface Readable {
   onReadable: (() => void) | null;
 }
 
-/** Park until `sock` is readable or `deadlineNs` passes (0: no deadline). */
-function waitReadable(kernel: Kernel, net: KernelNet, sock: Readable, deadlineNs: number) {
+/**
+ * Wait until `sock` is readable or `deadlineNs` passes (0: no deadline):
+ * busy-poll the rx rings for the current window, then park.
+ */
+async function waitReadable(kernel: Kernel, net: KernelNet, sock: Readable, deadlineNs: number) {
   const { sched, time } = kernel;
-  return sched.park<void>((resume) => {
+  const now = time.nowNs();
+  if (net.busyPollNs > 0) {
+    const until = now + net.busyPollNs;
+    if (net.busyPoll(deadlineNs > 0 ? Math.min(until, deadlineNs) : until, () => sock.readable))
+      return;
+  }
+  const parked = time.nowNs();
+  const data = await sched.park<boolean>((resume) => {
     net.waiters++;
-    const timer = deadlineNs > 0 ? time.add(deadlineNs, () => done()) : null;
-    function done(): void {
+    const timer = deadlineNs > 0 ? time.add(deadlineNs, () => done(false)) : null;
+    function done(readable: boolean): void {
       net.waiters--;
       sock.onReadable = null;
       if (timer !== null) time.cancel(timer);
-      resume();
+      resume(readable);
     }
-    sock.onReadable = done;
+    sock.onReadable = () => done(true);
   });
+  net.afterBlock(time.nowNs() - parked, data);
 }
 
 /** Run `recv` until it gives something other than EAGAIN, or until the timeout. */
@@ -117,9 +136,10 @@ export class AppUdpSocket {
 
   /** Park until a datagram is queued or `timeoutMs` passes (null: no limit). */
   async waitReadable(timeoutMs: number | null = null): Promise<void> {
-    if (this.sock.readable || this.sock.isClosed) return;
+    const s = this.sock;
+    if (s.readable || s.isClosed) return;
     const deadline = timeoutMs === null ? 0 : this.kernel.time.nowNs() + timeoutMs * 1e6;
-    await waitReadable(this.kernel, this.net, this.sock, deadline);
+    await waitReadable(this.kernel, this.net, s, deadline);
   }
 
   close(): void {

@@ -8,6 +8,8 @@
 //   net.csum=off    do not negotiate CSUM / GUEST_CSUM (checksums in software)
 //   net.mrg=off     do not negotiate MRG_RXBUF
 //   net.rxbuf=N     rx buffer bytes (default 2048; below 1526 only with MRG_RXBUF)
+//   net.busypoll=µs how long a socket receive polls the rx ring before it parks
+//                   (../../netif/sockets.ts; default 250, 0: off)
 import { DEVICE_TYPE } from '@pvkit/hypercall';
 import {
   decodeNetConfig,
@@ -144,6 +146,14 @@ export class VirtioNet implements NetDevice {
 
   rxFrames(): number {
     return this.rx.stats.frames;
+  }
+
+  rxPending(): boolean {
+    return this.rx.vq.ring.hasUsed();
+  }
+
+  pollRx(): number {
+    return this.rx.poll();
   }
 
   counters(): Record<string, number> {
