@@ -1,6 +1,7 @@
-// The drivers this kernel knows, registered by device type. virtio-net
-// registers here when its issue lands (import its module and register it).
+// The drivers this kernel knows, registered by device type.
 import { registerDriver } from './devices.ts';
 import { virtioBlkDriver } from './drivers/virtio-blk/driver.ts';
+import { virtioNetDriver } from './drivers/virtio-net/driver.ts';
 
 registerDriver(virtioBlkDriver);
+registerDriver(virtioNetDriver);

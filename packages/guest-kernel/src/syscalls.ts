@@ -1,11 +1,12 @@
 // The system-call-like API an app gets: console, time, sleep, exit, event
 // channels, and (for benchmarks and experiments) the raw trap and pages of
-// guest memory, block devices and I/O buffers. Net calls come with their issue.
+// guest memory, block devices and I/O buffers, and sockets (./netif).
 import type { Hypercall } from '@pvkit/hypercall';
 import { blockDevice, blockDeviceNames } from './block/devices.ts';
 import { allocIoBuffer, BlockHandle, type IoBuffer } from './block/handle.ts';
 import { type Channel, connect, listen } from './channels.ts';
 import type { Kernel } from './kernel.ts';
+import { type NetSys, netSys } from './netif/net-sys.ts';
 
 /** Thrown by sys.exit(): ends the app with `code`, like exit(3). */
 export class AppExit {
@@ -41,6 +42,8 @@ export interface Sys {
   readonly blk: { names(): string[]; open(name: string): BlockHandle };
   /** An I/O buffer of guest pages; disk reads and writes use its pages directly. */
   allocBuffer(bytes: number): IoBuffer;
+  /** Network: interfaces, UDP and ping sockets (blocking calls park the task). */
+  readonly net: NetSys;
 }
 
 export function makeSys(kernel: Kernel, argv: readonly string[]): Sys {
@@ -73,5 +76,6 @@ export function makeSys(kernel: Kernel, argv: readonly string[]): Sys {
       },
     },
     allocBuffer: (bytes) => allocIoBuffer(kernel, bytes),
+    net: netSys(kernel),
   };
 }

@@ -7,6 +7,7 @@ export {
   type MmioModelFactory,
   registerMmioModel,
 } from './devices/models.ts';
+export { liveSwitches } from './devices/net-switches.ts';
 export {
   DEVICE_CONFIG_KEYS,
   type DeviceAttachContext,

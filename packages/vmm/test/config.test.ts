@@ -77,7 +77,11 @@ describe('rejected configs: which key, what is wrong, what would be right', () =
       'domain.apps[0]: "@b" names no domain of this config (have: a)',
     ],
     [{ name: 'a', disks: {} }, 'domain.disks: must be an array of objects'],
-    [{ name: 'a', nics: [{}] }, 'domain.nics: this pvkit build has no backend for nics yet'],
+    [{ name: 'a', nics: [{}] }, 'domain.nics[0]: backend: must be "switch", "dgram" or "stream"'],
+    [
+      { name: 'a', nics: [{ backend: 'switch', switch: 'lan0', ip: '10.0.0.0/24' }] },
+      'domain.nics[0]: ip: 10.0.0.0 is the network or broadcast address of its /24',
+    ],
     [{ domains: [] }, 'domains: must be a non-empty array'],
     [{ domains: [{ name: 'a' }, { name: 'a' }] }, 'domains[1].name: "a" is used twice'],
     [{ domains: [{ name: 'a' }], extra: 1 }, 'unknown top-level key "extra"'],

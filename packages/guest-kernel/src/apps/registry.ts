@@ -8,8 +8,12 @@ import { evtchnPingpong } from './evtchn-pingpong.ts';
 import { exit } from './exit.ts';
 import { hcallBench } from './hcall-bench.ts';
 import { hello } from './hello.ts';
+import { idle } from './idle.ts';
+import { netperf } from './netperf.ts';
+import { ping } from './ping.ts';
 import { seqApp } from './seq.ts';
 import { sleep } from './sleep.ts';
+import { udpEcho } from './udp-echo.ts';
 
 export const APPS: ReadonlyMap<string, AppSpec> = new Map(
   [
@@ -22,6 +26,10 @@ export const APPS: ReadonlyMap<string, AppSpec> = new Map(
     blkbench,
     blkverify,
     blkio,
+    ping,
+    udpEcho,
+    idle,
+    netperf,
     seqApp(() => APPS),
   ].map((a) => [a.name, a]),
 );

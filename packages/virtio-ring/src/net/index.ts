@@ -7,3 +7,4 @@ export * from './ethernet.ts';
 export * from './features.ts';
 export * from './header.ts';
 export * from './offload.ts';
+export * from './pvkit-config.ts';

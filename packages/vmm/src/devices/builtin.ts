@@ -3,3 +3,4 @@
 // toolstack side (registerDeviceBackend, ./registry.ts) and its register
 // model (registerVirtioModel, ./virtio-model.ts) from a module imported below.
 import './blk.ts';
+import './net.ts';

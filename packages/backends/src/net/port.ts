@@ -1,0 +1,122 @@
+// One guest NIC as a net backend holds it: its receive queue and its
+// transmit queue (two VirtqueueBackends over the same control block), the
+// features its driver acked, and its counters. The switch holds one per
+// attached domain; a wire backend holds one.
+import {
+  type DeviceQueue,
+  type FeatureSet,
+  type GuestMemory,
+  hasNetFeature,
+  QUEUE_COUNTER,
+} from '@pvkit/virtio-ring';
+import { VirtqueueBackend } from '../virtio/queue-backend.ts';
+import type { VirtqueueWorkerData } from '../virtio/worker-data.ts';
+import { NET_COUNTER, NET_COUNTER_NAMES, NET_RX_QUEUE, NET_TX_QUEUE } from './counters.ts';
+
+/** Queue 0's doorbell and event port; the tx queue uses the next of each. */
+export type NetPortData = Omit<VirtqueueWorkerData, 'queue'>;
+
+export class NetPort {
+  readonly id: number;
+  readonly name: string;
+  readonly rx: VirtqueueBackend;
+  readonly tx: VirtqueueBackend;
+  readonly mem: GuestMemory;
+  readonly u8: Uint8Array;
+  /** Live queues (null until DRIVER_OK, after a reset, or once broken). */
+  rxq: DeviceQueue | null = null;
+  txq: DeviceQueue | null = null;
+  /** What the driver acked, as of the last DRIVER_OK. */
+  features: FeatureSet = 0n;
+  mergeable = false;
+  guestCsum = false;
+  /** The driver acked CSUM: it may send NEEDS_CSUM. */
+  csum = false;
+  /** Why the last refused tx frame was refused. */
+  lastTxError: string | null = null;
+  /** Used rx entries pushed but not yet published. */
+  rxUnpublished = false;
+  /** The shared counters (Float64Array) and where this NIC's net slots start. */
+  readonly c: Float64Array;
+  readonly nb: number;
+
+  constructor(id: number, name: string, data: NetPortData) {
+    this.id = id;
+    this.name = name;
+    this.rx = new VirtqueueBackend({ ...data, queue: NET_RX_QUEUE });
+    this.tx = new VirtqueueBackend({
+      ...data,
+      queue: NET_TX_QUEUE,
+      doorbell: data.doorbell + NET_TX_QUEUE,
+      evtchn: data.evtchn + NET_TX_QUEUE,
+    });
+    // One GuestMemory for both queues: they index the same views.
+    this.mem = this.rx.mem;
+    this.u8 = this.mem.u8;
+    this.c = this.rx.counters.f64;
+    if (this.rx.counters.deviceSlots < NET_COUNTER_NAMES.length)
+      throw new RangeError('the device counters have no room for the net counters');
+    this.nb = this.rx.counters.deviceBase(NET_TX_QUEUE);
+  }
+
+  get stopRequested(): boolean {
+    return this.rx.stopRequested;
+  }
+
+  /** Act on the control block when it moved (two loads when it did not). */
+  sync(): void {
+    if (this.rx.controlChanged) {
+      this.rx.sync();
+      this.rxq = this.rx.queue;
+      this.rxUnpublished = false;
+      // Refills are looked at when a frame comes: no kick is ever needed.
+      this.rxq?.disableNotifications();
+    }
+    if (this.tx.controlChanged) {
+      this.tx.sync();
+      this.txq = this.tx.queue;
+      this.features = this.tx.features;
+      this.mergeable = hasNetFeature(this.features, 'MRG_RXBUF');
+      this.guestCsum = hasNetFeature(this.features, 'GUEST_CSUM');
+      this.csum = hasNetFeature(this.features, 'CSUM');
+    }
+  }
+
+  /** The driver broke a queue: stop using it (the device now needs a reset). */
+  breakRx(e: unknown): void {
+    this.rx.breakQueue(e);
+    this.rxq = null;
+    this.rxUnpublished = false;
+  }
+
+  breakTx(e: unknown): void {
+    this.tx.breakQueue(e);
+    this.txq = null;
+  }
+
+  /** Make filled rx buffers visible and interrupt the guest if it asked. */
+  publishRx(): void {
+    const q = this.rxq;
+    this.rxUnpublished = false;
+    if (q !== null) this.rx.publish(q);
+  }
+
+  count(slot: number, n = 1): void {
+    this.c[this.nb + slot] += n;
+  }
+
+  /** Read one net counter (tests, stats). */
+  counter(name: keyof typeof NET_COUNTER): number {
+    return this.c[this.nb + NET_COUNTER[name]];
+  }
+
+  /** Count a sleep of the backend on this NIC's tx doorbell. */
+  countSleep(): void {
+    this.c[this.tx.counters.queueBase(NET_TX_QUEUE) + QUEUE_COUNTER.sleeps]++;
+  }
+
+  flushCounters(): void {
+    this.rx.flushCounters();
+    this.tx.flushCounters();
+  }
+}

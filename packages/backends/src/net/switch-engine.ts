@@ -1,0 +1,166 @@
+// The data path of the switch worker: every attached NIC's transmit queue is
+// drained in turn (a bounded batch per NIC per pass, so a flooding guest
+// cannot starve the others), each frame goes where the learning switch says
+// (LearningSwitch: MAC table with ageing, broadcast/unknown flooding) and is
+// copied once, from the sender's tx buffer into the receiver's rx buffers
+// (RxWriter). A receiver with no rx buffer loses the frame (counted): the
+// switch never waits for one slow guest.
+//
+// Checksum offload: a frame sent NEEDS_CSUM crosses as it is and reaches a
+// receiver that acked GUEST_CSUM as DATA_VALID; any other receiver gets the
+// checksum completed in its own copy.
+
+import { VirtqueueError } from '@pvkit/virtio-ring';
+import { NET_COUNTER } from './counters.ts';
+import type { NetPort } from './port.ts';
+import { type CsumRequest, RxWriter } from './rx-writer.ts';
+import { DROP, FLOOD, LearningSwitch, type SwitchOptions } from './switch-core.ts';
+import { TxFrame, type TxFrameError } from './tx-frame.ts';
+
+/** Frames taken from one NIC's tx queue per pass. */
+export const SWITCH_TX_BUDGET = 64;
+/** Most ranges a tx chain may have (our queues have at most 256 entries). */
+const MAX_TX_SEGMENTS = 256;
+
+export class SwitchEngine {
+  readonly sw: LearningSwitch;
+  private readonly byId = new Map<number, NetPort>();
+  private list: NetPort[] = [];
+  private readonly writer = new RxWriter();
+  private readonly txf = new TxFrame(MAX_TX_SEGMENTS);
+  private readonly csum: CsumRequest = { needsCsum: false, csumStart: 0, csumOffset: 0 };
+  /** Frames moved since the counters were last mirrored. */
+  private sinceMirror = 0;
+
+  constructor(opts: SwitchOptions = {}) {
+    this.sw = new LearningSwitch(opts);
+  }
+
+  get ports(): readonly NetPort[] {
+    return this.list;
+  }
+
+  port(id: number): NetPort | undefined {
+    return this.byId.get(id);
+  }
+
+  add(port: NetPort): void {
+    this.sw.addPort(port.id);
+    this.byId.set(port.id, port);
+    this.list = [...this.list, port];
+    port.sync();
+  }
+
+  /** Unplug a NIC: its MACs are forgotten, its counters written out, its memory let go. */
+  remove(id: number): void {
+    const p = this.byId.get(id);
+    if (p === undefined) return;
+    this.mirror(p);
+    p.flushCounters();
+    this.sw.removePort(id);
+    this.byId.delete(id);
+    this.list = this.list.filter((x) => x !== p);
+  }
+
+  /** One pass over every NIC; returns the frames taken from tx queues. */
+  pass(nowMs: number): number {
+    let moved = 0;
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      p.sync();
+      if (p.txq !== null) moved += this.drain(p, nowMs);
+    }
+    if (moved > 0) {
+      for (let i = 0; i < list.length; i++) if (list[i].rxUnpublished) list[i].publishRx();
+      this.sinceMirror += moved;
+      if (this.sinceMirror >= 4096) this.mirrorAll();
+    }
+    return moved;
+  }
+
+  private drain(p: NetPort, nowMs: number): number {
+    const q = p.txq;
+    if (q === null) return 0;
+    let n = 0;
+    for (; n < SWITCH_TX_BUDGET; n++) {
+      let head: number;
+      try {
+        head = q.popHead();
+      } catch (e) {
+        if (!(e instanceof VirtqueueError)) throw e;
+        p.tx.publish(q);
+        p.breakTx(e);
+        return n;
+      }
+      if (head < 0) break;
+      const malformed = q.chain.error !== null;
+      if (!malformed) this.forward(p, nowMs);
+      q.push(head, 0);
+      p.tx.count(0, malformed);
+    }
+    if (n > 0) p.tx.publish(q);
+    return n;
+  }
+
+  private forward(p: NetPort, nowMs: number): void {
+    const q = p.txq;
+    if (q === null) return;
+    const f = this.txf;
+    if (!f.read(p.u8, q.chain, p.features, p.csum)) {
+      countTxError(p, f.error);
+      return;
+    }
+    const len = f.frameLen;
+    const out = this.sw.forward(p.id, f.macBuf, f.macOff, len, nowMs);
+    if (out === DROP) return;
+    p.count(NET_COUNTER.txFrames);
+    p.count(NET_COUNTER.txBytes, len);
+    const c = this.csum;
+    c.needsCsum = f.needsCsum;
+    c.csumStart = f.hdr.csumStart;
+    c.csumOffset = f.hdr.csumOffset;
+    if (out !== FLOOD) {
+      const dst = this.byId.get(out);
+      if (dst !== undefined) this.sw.delivered(out, len, this.writer.deliver(dst, f.frame, c));
+      return;
+    }
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const dst = list[i];
+      if (dst !== p) this.sw.delivered(dst.id, len, this.writer.deliver(dst, f.frame, c));
+    }
+  }
+
+  /** Forget aged MAC entries (call every few seconds). */
+  sweep(nowMs: number): number {
+    return this.sw.table.sweep(nowMs);
+  }
+
+  /** Write every NIC's counters into the shared counters (before sleeping, and now and then). */
+  mirrorAll(): void {
+    this.sinceMirror = 0;
+    for (const p of this.list) {
+      this.mirror(p);
+      p.flushCounters();
+    }
+  }
+
+  /** The switch's per-port view (LearningSwitch) into the NIC's net slots. */
+  private mirror(p: NetPort): void {
+    const s = this.sw.stats(p.id);
+    const c = p.c;
+    const b = p.nb;
+    c[b + NET_COUNTER.txRunts] = s.rxRunts;
+    c[b + NET_COUNTER.txOversize] = s.rxOversize;
+    c[b + NET_COUNTER.txBadSource] = s.rxBadSource;
+    c[b + NET_COUNTER.txFiltered] = s.rxFiltered;
+    c[b + NET_COUNTER.txFlooded] = s.rxFlooded;
+  }
+}
+
+/** Count a tx frame that could not be taken, and remember why (for logs and tests). */
+export function countTxError(p: NetPort, e: TxFrameError | null): void {
+  p.count(NET_COUNTER.txBadHeader);
+  p.lastTxError = e;
+}

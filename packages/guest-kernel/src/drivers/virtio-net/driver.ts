@@ -1,0 +1,193 @@
+// The virtio-net driver (Linux drivers/net/virtio_net.c, reduced to one
+// queue pair): probe the device, negotiate what both sides have, read MAC,
+// MTU, link status and pvkit's address block from config space, keep the rx
+// ring full (./rx.ts), send through the tx ring (./tx.ts), and give the NIC
+// to the kernel's network stack as eth0, eth1, ...
+//
+// Kernel command line knobs, for experiments and benchmarks:
+//   net.csum=off    do not negotiate CSUM / GUEST_CSUM (checksums in software)
+//   net.mrg=off     do not negotiate MRG_RXBUF
+//   net.rxbuf=N     rx buffer bytes (default 2048; below 1526 only with MRG_RXBUF)
+//   net.busypoll=µs how long a socket receive polls the rx ring before it parks
+//                   (../../netif/sockets.ts; default 250, 0: off)
+import { DEVICE_TYPE } from '@pvkit/hypercall';
+import {
+  decodeNetConfig,
+  decodePvkitNetConfig,
+  defaultNicMac,
+  ETH_DATA_LEN,
+  ETH_HLEN,
+  type FeatureSet,
+  formatMac,
+  hasFeature,
+  hasNetFeature,
+  NET_HDR_SIZE,
+  netFeatures,
+  netLinkUp,
+  PVKIT_NET_CONFIG_TOTAL,
+  RING_FEATURES,
+  VIRTIO_F,
+  VIRTIO_NET_DEVICE_ID,
+} from '@pvkit/virtio-ring';
+import type { Driver } from '../../devices.ts';
+import type { Kernel } from '../../kernel.ts';
+import {
+  formatIpv4,
+  type IpConfig,
+  type NetInterface,
+  type NetLink,
+  parseIpConfig,
+} from '../../net/index.ts';
+import { kernelNet, type NetDevice } from '../../netif/kernel-net.ts';
+import type { DeviceInfo } from '../../start-info.ts';
+import { probeVirtio, readDeviceConfig } from '../virtio/device.ts';
+import { NetRx } from './rx.ts';
+import { NetTx } from './tx.ts';
+
+/** Entries per queue we ask for (clamped to QueueNumMax). */
+const QUEUE_SIZE = 1024;
+const DEFAULT_RX_BUF = 2048;
+/** The smallest rx buffer with MRG_RXBUF: a header and a little. */
+const MIN_MERGE_BUF = 64;
+
+/** What this driver can use. */
+export const NET_DRIVER_FEATURES: FeatureSet =
+  RING_FEATURES | netFeatures('MAC', 'STATUS', 'MTU', 'MRG_RXBUF', 'CSUM', 'GUEST_CSUM');
+
+export interface NetOptions {
+  csum: boolean;
+  mrg: boolean;
+  rxBuf: number;
+}
+
+/** The net.* knobs of a kernel command line. */
+export function netOptions(cmdline: string): NetOptions {
+  const word = (k: string) => new RegExp(`(?:^|\\s)net\\.${k}=(\\S+)`).exec(cmdline)?.[1];
+  const rx = Number(word('rxbuf') ?? DEFAULT_RX_BUF);
+  return {
+    csum: word('csum') !== 'off',
+    mrg: word('mrg') !== 'off',
+    rxBuf: Number.isInteger(rx) && rx > 0 ? rx : DEFAULT_RX_BUF,
+  };
+}
+
+export class VirtioNet implements NetDevice {
+  readonly name: string;
+  readonly features: FeatureSet;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  readonly linkUp: boolean;
+  readonly ip: IpConfig | null;
+  readonly rx: NetRx;
+  readonly tx: NetTx;
+  readonly link: NetLink;
+  /** The stack's interface (null without an address: frames are then dropped here). */
+  private iface: NetInterface | null = null;
+
+  constructor(kernel: Kernel, dev: DeviceInfo) {
+    this.name = `eth${dev.id}`;
+    const opts = netOptions(kernel.info.cmdline);
+    let wanted = NET_DRIVER_FEATURES;
+    if (!opts.csum) wanted &= ~netFeatures('CSUM', 'GUEST_CSUM');
+    if (!opts.mrg) wanted &= ~netFeatures('MRG_RXBUF');
+    const { regs, features, queues } = probeVirtio<number>(kernel, dev, {
+      deviceId: VIRTIO_NET_DEVICE_ID,
+      wanted,
+      queueCount: () => 2,
+      queueSize: QUEUE_SIZE,
+    });
+    this.features = features;
+    const has = (n: Parameters<typeof hasNetFeature>[1]) => hasNetFeature(features, n);
+    const raw = readDeviceConfig(regs, PVKIT_NET_CONFIG_TOTAL);
+    const cfg = decodeNetConfig(raw);
+    this.mac = has('MAC') ? cfg.mac : defaultNicMac(kernel.info.name, dev.id);
+    this.mtu = has('MTU') ? cfg.mtu : ETH_DATA_LEN;
+    this.linkUp = netLinkUp(features, cfg.status);
+    const v4 = decodePvkitNetConfig(raw)?.ipv4 ?? null;
+    const parsed = v4 ? parseIpConfig(`${formatIpv4(v4.addr)}/${v4.prefix}`) : null;
+    this.ip = parsed?.ok ? parsed.config : null;
+    const mergeable = has('MRG_RXBUF');
+    // Without merging, one buffer must hold the largest frame.
+    const minBuf = mergeable ? MIN_MERGE_BUF : NET_HDR_SIZE + ETH_HLEN + this.mtu;
+    const csum = has('CSUM');
+    this.link = {
+      mac: this.mac,
+      mtu: this.mtu,
+      txCsumOffload: csum,
+      transmit: (frame, o) => this.tx.transmit(frame, o),
+    };
+    const net = kernelNet(kernel);
+    this.rx = new NetRx(kernel, queues[0], {
+      bufSize: Math.max(minBuf, opts.rxBuf),
+      mergeable,
+      guestCsum: has('GUEST_CSUM'),
+      deliver: (b, o, l, v) => this.iface?.receiveAt(b, o, l, v),
+    });
+    this.tx = new NetTx(kernel, queues[1], csum);
+    this.iface = net.addNic(this, this.ip, this.linkUp).iface;
+    queues[0].onInterrupt(kernel, () => {
+      if (this.rx.poll() > 0) net.rearm();
+    });
+    // Frames may have arrived between DRIVER_OK and now.
+    if (this.rx.poll() > 0) net.rearm();
+  }
+
+  txRoom(): number {
+    return this.tx.room();
+  }
+
+  waitTxRoom(): Promise<void> {
+    return this.tx.waitRoom();
+  }
+
+  txFrames(): number {
+    return this.tx.stats.frames;
+  }
+
+  rxFrames(): number {
+    return this.rx.stats.frames;
+  }
+
+  rxPending(): boolean {
+    return this.rx.vq.ring.hasUsed();
+  }
+
+  pollRx(): number {
+    return this.rx.poll();
+  }
+
+  counters(): Record<string, number> {
+    return {
+      ...prefixed('rx', this.rx.stats),
+      ...prefixed('tx', this.tx.stats),
+    };
+  }
+
+  describe(): string {
+    const on: string[] = (['CSUM', 'GUEST_CSUM', 'MRG_RXBUF'] as const).filter((f) =>
+      hasNetFeature(this.features, f),
+    );
+    if (hasFeature(this.features, VIRTIO_F.EVENT_IDX)) on.push('EVENT_IDX');
+    const ip = this.ip ? `${formatIpv4(this.ip.addr)}/${this.ip.prefix}` : 'no address';
+    return (
+      `virtio-net: ${this.name}: mac ${formatMac(this.mac)}, mtu ${this.mtu}, ` +
+      `link ${this.linkUp ? 'up' : 'down'}, ${ip}, rx buffers ${this.rx.bufSize} B, ${on.join(' ')}`
+    );
+  }
+}
+
+function prefixed(p: string, o: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o))
+    if (typeof v === 'number') out[`${p}${k[0].toUpperCase()}${k.slice(1)}`] = v;
+  return out;
+}
+
+export const virtioNetDriver: Driver = {
+  name: 'virtio-net',
+  type: DEVICE_TYPE.net,
+  async probe(dev, kernel) {
+    const nic = new VirtioNet(kernel, dev);
+    kernel.console.printk(nic.describe());
+  },
+};

@@ -1,0 +1,147 @@
+// The receive half of the virtio-net driver (Linux virtio_net.c's
+// receive_buf / try_fill_recv, reduced). Every rx buffer is a fixed slot of
+// kernel pages posted as one device-writable descriptor; the ring is kept
+// full: a buffer goes back to the device as soon as its frame has been
+// handed to the stack (which copies what it keeps), and all refills of one
+// interrupt are published at once.
+//
+// With MRG_RXBUF a frame may span several buffers: the first buffer's
+// header says how many (num_buffers); they are gathered into one scratch
+// frame. A buffer shorter than a header plus an Ethernet header is the
+// device's way of giving a buffer back empty: counted, reposted.
+import {
+  DeviceFaultError,
+  ETH_HLEN,
+  NET_HDR_SIZE,
+  NetHdrFlag,
+  NetHdrOffset,
+} from '@pvkit/virtio-ring';
+import type { Kernel } from '../../kernel.ts';
+import type { Virtqueue } from '../virtio/virtqueue.ts';
+
+export type FrameHandler = (buf: Uint8Array, off: number, len: number, dataValid: boolean) => void;
+
+export class NetRxStats {
+  frames = 0;
+  bytes = 0;
+  /** Frames that spanned several buffers. */
+  merged = 0;
+  /** Used buffers too short to hold a frame (the device gave them back empty). */
+  empty = 0;
+  /** Merged frames that made no sense (num_buffers 0, larger than the scratch, cut short). */
+  bad = 0;
+}
+
+/** The largest merged frame we assemble: header + 64 KiB. */
+const MAX_MERGED = NET_HDR_SIZE + 65536;
+
+export class NetRx {
+  readonly vq: Virtqueue<number>;
+  readonly bufSize: number;
+  readonly stats = new NetRxStats();
+  /** Set when the device broke the used ring; nothing is received after that. */
+  broken: string | null = null;
+
+  private readonly u8: Uint8Array;
+  private readonly base: number;
+  private readonly mergeable: boolean;
+  private readonly guestCsum: boolean;
+  private readonly deliver: FrameHandler;
+  // A merged frame being gathered: its bytes so far, buffers still to come.
+  private readonly scratch: Uint8Array;
+  private have = 0;
+  private missing = 0;
+  private mergedValid = false;
+
+  constructor(
+    kernel: Kernel,
+    vq: Virtqueue<number>,
+    opts: { bufSize: number; mergeable: boolean; guestCsum: boolean; deliver: FrameHandler },
+  ) {
+    this.vq = vq;
+    this.u8 = kernel.hv.u8;
+    this.bufSize = opts.bufSize;
+    this.mergeable = opts.mergeable;
+    this.guestCsum = opts.guestCsum;
+    this.deliver = opts.deliver;
+    this.scratch = new Uint8Array(opts.mergeable ? MAX_MERGED : 0);
+    const n = vq.ring.size;
+    this.base = kernel.mm.alloc(Math.ceil((n * opts.bufSize) / 4096));
+    for (let i = 0; i < n; i++)
+      vq.ring.addBuffer(this.base + i * opts.bufSize, opts.bufSize, true, i);
+    vq.submit();
+  }
+
+  /**
+   * The queue's interrupt: hand every used buffer's frame to the stack,
+   * repost the buffers, publish once. Returns the frames delivered.
+   */
+  poll(): number {
+    if (this.broken !== null) return 0;
+    const ring = this.vq.ring;
+    let n = 0;
+    try {
+      do {
+        for (let slot = ring.reclaim(); slot !== undefined; slot = ring.reclaim()) {
+          const addr = this.base + slot * this.bufSize;
+          n += this.take(addr, ring.reclaimedLen);
+          ring.addBuffer(addr, this.bufSize, true, slot);
+        }
+        this.vq.submit();
+      } while (ring.enableInterrupts());
+    } catch (e) {
+      if (!(e instanceof DeviceFaultError)) throw e;
+      this.broken = `the device broke the rx used ring: ${e.message}`;
+    }
+    return n;
+  }
+
+  /** One used buffer of `len` bytes at `addr`: a whole frame, or part of a merged one. */
+  private take(addr: number, len: number): number {
+    const u8 = this.u8;
+    if (this.missing > 0) return this.append(addr, len);
+    if (len < NET_HDR_SIZE + ETH_HLEN) {
+      this.stats.empty++;
+      return 0;
+    }
+    const flags = u8[addr + NetHdrOffset.FLAGS];
+    // NEEDS_CSUM on receive means "checksum partial, data verified" (Linux CHECKSUM_PARTIAL).
+    const valid = this.guestCsum && (flags & (NetHdrFlag.DATA_VALID | NetHdrFlag.NEEDS_CSUM)) !== 0;
+    const nb = this.mergeable
+      ? u8[addr + NetHdrOffset.NUM_BUFFERS] | (u8[addr + NetHdrOffset.NUM_BUFFERS + 1] << 8)
+      : 1;
+    if (nb <= 1) {
+      if (nb === 0) this.stats.bad++;
+      return this.frame(u8, addr + NET_HDR_SIZE, len - NET_HDR_SIZE, valid);
+    }
+    this.scratch.set(u8.subarray(addr + NET_HDR_SIZE, addr + len), 0);
+    this.have = len - NET_HDR_SIZE;
+    this.missing = nb - 1;
+    this.mergedValid = valid;
+    return 0;
+  }
+
+  private append(addr: number, len: number): number {
+    if (this.have + len > this.scratch.length) {
+      // Never cut a frame silently: drop it whole (and the rest of its buffers).
+      this.have = this.scratch.length + 1;
+    } else {
+      this.scratch.set(this.u8.subarray(addr, addr + len), this.have);
+      this.have += len;
+    }
+    if (--this.missing > 0) return 0;
+    if (this.have > this.scratch.length) {
+      this.stats.bad++;
+      return 0;
+    }
+    this.stats.merged++;
+    return this.frame(this.scratch, 0, this.have, this.mergedValid);
+  }
+
+  private frame(buf: Uint8Array, off: number, len: number, valid: boolean): number {
+    this.stats.frames++;
+    this.stats.bytes += len;
+    this.deliver(buf, off, len, valid);
+    return 1;
+  }
+}
