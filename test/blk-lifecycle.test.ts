@@ -4,9 +4,9 @@
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { run } from '../packages/vmm/src/cli/main.ts';
 import { ConfigError, type DomainConfig, parseConfig } from '../packages/vmm/src/index.ts';
 import { lineOf, useScratchDir, useVmm, within } from './support/blk-harness.ts';
+import { pvkit } from './support/cli.ts';
 
 const vmm = useVmm();
 const dir = useScratchDir();
@@ -71,16 +71,13 @@ describe('bad disk config: one clear error at creation, no worker started', () =
     expect(bad({ sise: '1M' })).toThrow(/sise: is not a disk option/);
   });
 
-  test('the CLI reports it as a config error (exit code 2), one line', async () => {
+  test('the CLI reports it as a config error (exit code 2), one line', () => {
     const cfg = join(dir.path, 'bad.json');
     writeFileSync(cfg, JSON.stringify({ name: 'clibad', disks: [{ path: 'missing.img' }] }));
-    const err = await run(['run', cfg], () => {}).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).not.toContain('\n');
-    expect((err as Error).message).toContain('missing.img does not exist');
+    const r = pvkit(['run', cfg]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('missing.img does not exist');
   });
 });
 

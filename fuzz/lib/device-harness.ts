@@ -144,7 +144,7 @@ export class DeviceHarness {
     }
     const head = typeof got === 'number' ? got : (got?.head ?? -1);
     check(head === want.head, `avail entry holds head ${want.head}, pop gave ${head}`);
-    const chain = typeof got === 'number' ? this.readerChain() : got;
+    const chain = typeof got === 'number' ? this.readerChain(got) : got;
     if (chain === null || isMalformed(chain)) {
       const e: unknown = chain === null ? this.dev.chain.error : chain.error;
       if (!(e instanceof VirtqueueError) || e.head !== head)
@@ -184,13 +184,13 @@ export class DeviceHarness {
   }
 
   /** popHead() leaves the chain in the reader's arrays: the same as pop()'s object. */
-  private readerChain(): DescriptorChain | null {
+  private readerChain(head: number): DescriptorChain | null {
     const c = this.dev.chain;
     if (c.error !== null) return null;
     const segments: Segment[] = [];
     for (let i = 0; i < c.count; i++)
       segments.push({ addr: c.addr[i], len: c.len[i], writable: i >= c.readableCount });
-    return { head: c.head, segments, readableLen: c.readableLen, writableLen: c.writableLen };
+    return { head, segments, readableLen: c.readableLen, writableLen: c.writableLen };
   }
 
   /** Every segment inside declared memory; readable first; sums and counts within limits. */

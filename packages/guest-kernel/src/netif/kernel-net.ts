@@ -6,6 +6,7 @@
 // a socket park on the kernel's wait queues (./sockets.ts).
 import type { Kernel } from '../kernel.ts';
 import { type IpConfig, type NetInterface, type NetLink, NetStack } from '../net/index.ts';
+import { BUSY } from '../sched.ts';
 import type { Timer } from '../time.ts';
 
 /** How recent traffic must be for the scheduler to poll before blocking. */
@@ -64,7 +65,10 @@ export class KernelNet {
     this.stack = new NetStack({ clock: { now: () => kernel.time.nowNs() / 1e6 } });
     // Poll a little before blocking while frames flow (halt polling): a
     // block and its wake-up cost more than the gap between two frames.
-    kernel.sched.addBusyHint(() => this.busy());
+    kernel.sched.addBusyHint(
+      () => (this.busy() ? BUSY.soon : BUSY.none),
+      () => this.framesMoved(),
+    );
   }
 
   /** Register a NIC; with an address it becomes a stack interface (link state as given). */
@@ -140,6 +144,13 @@ export class KernelNet {
    * its socket found polling worth it lately. Looked at when the vCPU is
    * about to block, so the clock is read there, not per frame.
    */
+  /** Frames moved on every NIC: the scheduler's halt polling stops when this stands still. */
+  private framesMoved(): number {
+    let n = 0;
+    for (const nic of this.nics) n += nic.dev.txFrames() + nic.dev.rxFrames();
+    return n;
+  }
+
   private busy(): boolean {
     const now = this.kernel.time.nowNs();
     let busy = false;
