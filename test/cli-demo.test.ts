@@ -35,7 +35,8 @@ test('the demo verifies both disks, prints its table per domain, and removes its
     expect(Number(blkMB)).toBeGreaterThanOrEqual(name === 'alpha' ? 134 : 67); // written + read back
     expect(Number(blkMBs)).toBeGreaterThan(0);
   }
-  expect(out).toMatch(/^hypercalls by call:\n {2}alpha: sched_op \d+/m);
+  // Calls in order of count; which one leads depends on the devices probed.
+  expect(out).toMatch(/^hypercalls by call:\n {2}alpha: [a-z_]+ \d+.*\bsched_op \d+/m);
   const results = out.slice(out.indexOf('\nresults:\n'));
   expect(results).toMatch(/^ {2}\[alpha\] blkverify: vda: ok/m);
   expect(results).toMatch(/^ {2}\[beta\] blkverify: vda: ok/m);
