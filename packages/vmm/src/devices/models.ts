@@ -3,7 +3,6 @@
 // guest reaches them by pvkit_mmio_op. A device type plugs in with
 // registerMmioModel in devices/builtin.ts, which the service worker imports.
 // Until one does, every access is -ENODEV.
-import type { MessagePort } from 'node:worker_threads';
 import type { ServiceDomain } from '../service/domain.ts';
 import type { ServiceDeviceSetup } from '../service/protocol.ts';
 
@@ -18,8 +17,6 @@ export interface MmioModelContext {
   device: ServiceDeviceSetup;
   /** The handle the guest passes to pvkit_mmio_op (index in the device table). */
   handle: number;
-  /** The backend's control port (device.port), for setup messages such as DRIVER_OK. */
-  port?: MessagePort;
 }
 
 export type MmioModelFactory = (ctx: MmioModelContext) => MmioDeviceModel;
@@ -49,7 +46,6 @@ export function mmioModelFor(d: ServiceDomain, handle: number): MmioDeviceModel 
     domain: d,
     device,
     handle,
-    ...(device.port ? { port: device.port } : {}),
   });
   list[handle] = model;
   return model;

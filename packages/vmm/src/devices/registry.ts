@@ -5,7 +5,7 @@
 // knows nothing of any device: it hands each entry of those arrays to the
 // registered type, so the blk and net engineers plug in here and nowhere else.
 
-import type { MessagePort, TransferListItem, Worker } from 'node:worker_threads';
+import type { TransferListItem, Worker } from 'node:worker_threads';
 import type { DeviceControl, DeviceCounters } from '@pvkit/virtio-ring';
 
 /** Config keys whose entries are devices. */
@@ -57,12 +57,6 @@ export interface DeviceAttachContext {
 export interface DeviceAttachment {
   /** Stop the backend and release what it holds (workers, files); called at domain teardown. */
   detach(): Promise<void>;
-  /**
-   * A port to the backend for the register model (setup messages such as
-   * DRIVER_OK with the queue addresses): transferred to the hypervisor
-   * service and handed to the model's factory as MmioModelContext.port.
-   */
-  port?: MessagePort;
   /** Per-queue counters the backend keeps (read with no message). */
   counters?: DeviceCounters;
   /** "vda", "eth0": how stats name the device. */

@@ -14,8 +14,6 @@ export interface ServiceDeviceSetup {
   nrQueues: number;
   /** The config entry (validated by the device type's hook on the main thread). */
   config: Record<string, unknown>;
-  /** The backend's control port, if its attachment has one. */
-  port?: MessagePort;
   /** The device control block (@pvkit/virtio-ring DeviceControl), described at attach. */
   control: SharedArrayBuffer;
   /** The vCPU's device doorbells and this device's first (queue i: doorbell + i). */

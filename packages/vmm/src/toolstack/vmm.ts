@@ -9,32 +9,24 @@ import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { BootParams } from '@pvkit/guest-kernel';
 import {
   createMailbox,
-  DEVICE_FLAG,
   DOMAIN_COUNTERS_BYTES,
   hostClockMs,
-  NR_EVENT_CHANNELS,
   START_INFO_GPA,
   TraceRing,
   VIRQ,
 } from '@pvkit/hypercall';
 import { DeviceControl, Doorbell } from '@pvkit/virtio-ring';
 import { bundleEntry } from '../boot/bundle.ts';
-import { buildGuestImage, type DeviceEntry } from '../boot/guest-memory.ts';
+import { buildGuestImage } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
-import {
-  DEVICE_CONFIG_KEYS,
-  type DeviceAttachment,
-  type DeviceBackendType,
-  deviceBackendFor,
-} from '../devices/registry.ts';
+import { type DevicePlan, planDevices, prepareDevices } from '../devices/plan.ts';
+import type { DeviceAttachment } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
 
 const require = createRequire(import.meta.url);
-/** Device queues may take the low half of the event channel ports; the guest keeps the rest. */
-const MAX_DEVICE_PORTS = NR_EVENT_CHANNELS / 2;
 /** The built-in guest kernel's worker entry. */
 export const KERNEL_ENTRY = join(dirname(require.resolve('@pvkit/guest-kernel')), 'entry.ts');
 
@@ -368,69 +360,4 @@ export class Vmm extends EventEmitter<{
     this.closing = true;
     if (svc) await svc.stop();
   }
-}
-
-interface DevicePlan {
-  key: (typeof DEVICE_CONFIG_KEYS)[number];
-  backend: DeviceBackendType;
-  entry: Record<string, unknown>;
-  index: number;
-  device: DeviceEntry;
-}
-
-/** Each device's place: its table entry, event ports and doorbells, in config order. */
-function planDevices(config: DomainConfig): DevicePlan[] {
-  const plans: DevicePlan[] = [];
-  let port = 1;
-  let bell = 0;
-  for (const key of DEVICE_CONFIG_KEYS) {
-    const backend = deviceBackendFor(key);
-    config[key].forEach((entry, index) => {
-      if (!backend) throw new ConfigError(`${key}: no backend registered`);
-      const nrQueues = backend.nrQueues(entry);
-      const flags = backend.notifyByHypercall?.(entry) ? DEVICE_FLAG.notify_by_hypercall : 0;
-      const device = {
-        type: backend.deviceType,
-        id: index,
-        mmio: plans.length,
-        nrQueues,
-        evtchn: port,
-        doorbell: bell,
-        flags,
-      };
-      plans.push({ key, backend, entry, index, device });
-      port += nrQueues;
-      bell += nrQueues;
-    });
-  }
-  if (port > MAX_DEVICE_PORTS)
-    throw new ConfigError(
-      `${config.name}: devices need ${port - 1} event channels; at most ${MAX_DEVICE_PORTS - 1}`,
-    );
-  return plans;
-}
-
-/** Run each device type's prepare hook over its entries; one item per plan. */
-function prepareDevices(config: DomainConfig, plans: readonly DevicePlan[]): unknown[] {
-  const out: unknown[] = new Array(plans.length).fill(undefined);
-  const done: { backend: DeviceBackendType; items: unknown[] }[] = [];
-  try {
-    for (const key of DEVICE_CONFIG_KEYS) {
-      const mine = plans.flatMap((p, i) => (p.key === key ? [i] : []));
-      const backend = mine.length > 0 ? plans[mine[0]].backend : undefined;
-      if (!backend?.prepare) continue;
-      const items = backend.prepare(
-        mine.map((i) => plans[i].entry),
-        { domainName: config.name, baseDir: config.baseDir ?? process.cwd() },
-      );
-      done.push({ backend, items });
-      mine.forEach((planIndex, k) => {
-        out[planIndex] = items[k];
-      });
-    }
-  } catch (e) {
-    for (const d of done) for (const item of d.items) d.backend.release?.(item);
-    throw e;
-  }
-  return out;
 }
