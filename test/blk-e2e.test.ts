@@ -145,3 +145,21 @@ test('"notify": "hypercall" moves the same data, each kick a QueueNotify trap', 
   // Probe costs the same in both; the difference is the kicks (the model's own rings aside).
   expect(mmio(trap) - mmio(door)).toBeGreaterThanOrEqual(kicks - 8);
 });
+
+test.each([
+  ['wait', 0],
+  ['poll', 0],
+  ['block', 1],
+] as const)('idle=%s moves the same data (traps to block: %i)', async (mode, traps) => {
+  const { dom, exit, log } = await runGuest(
+    vmm(),
+    `idle-${mode}`,
+    [{ path: ':memory:', size: '2M' }],
+    ['blkverify vda seed=12 size=1M bs=32k'],
+    { cmdline: `idle=${mode}` },
+  );
+  expect(exit, log.join('\n')).toEqual({ reason: 'poweroff', code: 0 });
+  expect(log.some((l) => l.startsWith('idle='))).toBe(false); // the mode was understood
+  // Waiting for a disk costs a sched_op(block) trap only with idle=block.
+  expect(dom.stats().blocks > 0 ? 1 : 0).toBe(traps);
+});
