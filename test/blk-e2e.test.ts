@@ -163,3 +163,20 @@ test.each([
   // Waiting for a disk costs a sched_op(block) trap only with idle=block.
   expect(dom.stats().blocks > 0 ? 1 : 0).toBe(traps);
 });
+
+test('blkbench at queue depth 32 (delayed interrupts) completes every request it submits', async () => {
+  const { exit, log } = await runGuest(
+    vmm(),
+    'qd32',
+    [{ path: ':memory:', size: '16M', queues: 2 }],
+    ['blkbench vda rand read bs=4k qd=32 size=8M', 'blkbench vda seq write bs=64k qd=24 size=8M'],
+  );
+  expect(exit, log.join('\n')).toEqual({ reason: 'poweroff', code: 0 });
+  const results = log
+    .filter((l) => l.startsWith('blkbench-json '))
+    .map((l) => JSON.parse(l.slice('blkbench-json '.length)) as { rw: string; ios: number });
+  expect(results.map((r) => [r.rw, r.ios]).sort()).toEqual([
+    ['read', 2048],
+    ['write', 128],
+  ]);
+});
