@@ -9,7 +9,6 @@ import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { BootParams } from '@pvkit/guest-kernel';
 import {
   createMailbox,
-  DEVICE_FLAG,
   DOMAIN_COUNTERS_BYTES,
   hostClockMs,
   START_INFO_GPA,
@@ -18,16 +17,12 @@ import {
 } from '@pvkit/hypercall';
 import { DeviceControl, Doorbell } from '@pvkit/virtio-ring';
 import { bundleEntry } from '../boot/bundle.ts';
-import { buildGuestImage, type DeviceEntry } from '../boot/guest-memory.ts';
+import { buildGuestImage } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
-import {
-  DEVICE_CONFIG_KEYS,
-  type DeviceAttachment,
-  type DeviceBackendType,
-  deviceBackendFor,
-} from '../devices/registry.ts';
+import type { DeviceAttachment } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
+import { attachDevices, planDevices, prepareDevices } from './device-setup.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
 
@@ -141,7 +136,14 @@ export class Vmm extends EventEmitter<{
         nrBells > 0 ? (Doorbell.createWords(nrBells).buffer as SharedArrayBuffer) : null;
       const dom = new Domain(domid, config, image.memory, counters, mailboxes, doorbells);
       const controls = plans.map((p) => DeviceControl.create(p.device.nrQueues));
-      attachments = await this.attachDevices(dom, plans, controls, prepared);
+      attachments = await attachDevices(dom, plans, controls, prepared, {
+        startWorker: (entry, workerData, transferList) =>
+          this.startBackend(entry, workerData, transferList),
+        log: (line) => {
+          dom.addConsoleLine(`vmm: ${line}`);
+          this.emit('console', dom, `vmm: ${line}`);
+        },
+      });
       dom.devices = attachments;
       this.byId.set(domid, dom);
       this.service().send({
@@ -171,44 +173,6 @@ export class Vmm extends EventEmitter<{
       for (const [i, p] of plans.entries()) p.backend.release?.(prepared[i]);
       throw e;
     }
-  }
-
-  /** Attach every device's backend; if one fails, detach the others and rethrow. */
-  private async attachDevices(
-    dom: Domain,
-    plans: readonly DevicePlan[],
-    controls: readonly DeviceControl[],
-    prepared: readonly unknown[],
-  ): Promise<DeviceAttachment[]> {
-    const results = await Promise.allSettled(
-      plans.map((p, i) =>
-        p.backend.attach({
-          domid: dom.domid,
-          domainName: dom.name,
-          memory: dom.memory,
-          doorbells: dom.deviceDoorbells as SharedArrayBuffer,
-          doorbell: p.device.doorbell,
-          evtchn: p.device.evtchn,
-          control: controls[i],
-          entry: p.entry,
-          prepared: prepared[i],
-          index: p.index,
-          startWorker: (entry, workerData, transferList) =>
-            this.startBackend(entry, workerData, transferList),
-          log: (line) => {
-            dom.addConsoleLine(`vmm: ${line}`);
-            this.emit('console', dom, `vmm: ${line}`);
-          },
-        }),
-      ),
-    );
-    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(ok.map((a) => a.detach()));
-      throw failed.reason;
-    }
-    return ok;
   }
 
   /** A backend worker, started from a bundle like a vCPU and counted in workerCount(). */
@@ -351,65 +315,4 @@ export class Vmm extends EventEmitter<{
     this.closing = true;
     if (svc) await svc.stop();
   }
-}
-
-interface DevicePlan {
-  key: (typeof DEVICE_CONFIG_KEYS)[number];
-  backend: DeviceBackendType;
-  entry: Record<string, unknown>;
-  index: number;
-  device: DeviceEntry;
-}
-
-/** Each device's place: its table entry, event ports and doorbells, in config order. */
-function planDevices(config: DomainConfig): DevicePlan[] {
-  const plans: DevicePlan[] = [];
-  let port = 1;
-  let bell = 0;
-  for (const key of DEVICE_CONFIG_KEYS) {
-    const backend = deviceBackendFor(key);
-    config[key].forEach((entry, index) => {
-      if (!backend) throw new ConfigError(`${key}: no backend registered`);
-      const nrQueues = backend.nrQueues(entry);
-      const flags = backend.notifyByHypercall?.(entry) ? DEVICE_FLAG.notify_by_hypercall : 0;
-      const device = {
-        type: backend.deviceType,
-        id: index,
-        mmio: plans.length,
-        nrQueues,
-        evtchn: port,
-        doorbell: bell,
-        flags,
-      };
-      plans.push({ key, backend, entry, index, device });
-      port += nrQueues;
-      bell += nrQueues;
-    });
-  }
-  return plans;
-}
-
-/** Run each device type's prepare hook over its entries; one item per plan. */
-function prepareDevices(config: DomainConfig, plans: readonly DevicePlan[]): unknown[] {
-  const out: unknown[] = new Array(plans.length).fill(undefined);
-  const done: { backend: DeviceBackendType; items: unknown[] }[] = [];
-  try {
-    for (const key of DEVICE_CONFIG_KEYS) {
-      const mine = plans.flatMap((p, i) => (p.key === key ? [i] : []));
-      const backend = mine.length > 0 ? plans[mine[0]].backend : undefined;
-      if (!backend?.prepare) continue;
-      const items = backend.prepare(
-        mine.map((i) => plans[i].entry),
-        { domainName: config.name, baseDir: config.baseDir ?? process.cwd() },
-      );
-      done.push({ backend, items });
-      mine.forEach((planIndex, k) => {
-        out[planIndex] = items[k];
-      });
-    }
-  } catch (e) {
-    for (const d of done) for (const item of d.items) d.backend.release?.(item);
-    throw e;
-  }
-  return out;
 }
