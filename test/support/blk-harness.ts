@@ -60,13 +60,13 @@ export async function runGuest(
   name: string,
   disks: Record<string, unknown>[],
   apps: string[],
-  opts: { ms?: number; memory?: number; baseDir?: string } = {},
+  opts: { ms?: number; memory?: number; baseDir?: string; cmdline?: string } = {},
 ): Promise<GuestRun> {
   const config: DomainConfig = {
     name,
     memory: opts.memory ?? 16 << 20,
     vcpus: 1,
-    cmdline: '',
+    cmdline: opts.cmdline ?? '',
     apps,
     disks,
     nics: [],

@@ -9,7 +9,7 @@ import { deviceName, probeDevices } from './devices.ts';
 import './drivers.ts';
 import { Events } from './events.ts';
 import { initMm, type PageAllocator } from './mm.ts';
-import { Scheduler } from './sched.ts';
+import { IDLE_MODES, type IdleMode, Scheduler } from './sched.ts';
 import { readBootModule, readStartInfo, type StartInfo } from './start-info.ts';
 import { AppExit, makeSys } from './syscalls.ts';
 import { Time } from './time.ts';
@@ -57,7 +57,12 @@ export async function startKernel(boot: BootParams): Promise<void> {
   for (const line of banner(info, mm)) console.printk(line);
   // 5. Scheduler, and the toolstack's shutdown request.
   const sched = new Scheduler(hv, events, time);
-  sched.trapIdle = /(^|\s)idle=block(\s|$)/.test(info.cmdline);
+  const idle = /(?:^|\s)idle=(\S+)/.exec(info.cmdline)?.[1];
+  if (idle !== undefined) {
+    if ((IDLE_MODES as readonly string[]).includes(idle)) sched.idleMode = idle as IdleMode;
+    else
+      console.printk(`idle=${idle}: unknown, keeping idle=wait (modes: ${IDLE_MODES.join(', ')})`);
+  }
   const kernel: Kernel = { hv, info, events, mm, time, console, sched };
   const shutdownPort = must('bind VIRQ shutdown_request', hv.bindVirq(VIRQ.shutdown_request));
   events.bind(shutdownPort, () => {

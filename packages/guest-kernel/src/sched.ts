@@ -18,6 +18,9 @@ export interface Task {
   readonly joiners: ((code: number) => void)[];
 }
 
+export type IdleMode = 'wait' | 'poll' | 'block';
+export const IDLE_MODES: readonly IdleMode[] = ['wait', 'poll', 'block'];
+
 /** What a driver expects (addBusyHint). */
 export const BUSY = { none: 0, event: 1, soon: 2 } as const;
 
@@ -50,8 +53,14 @@ export class Scheduler {
   /** Times the vCPU blocked (sched_op(block)), and waited for a device without a trap. */
   blocks = 0;
   deviceWaits = 0;
-  /** `idle=block` on the command line: always block by trap, even with I/O in flight. */
-  trapIdle = false;
+  /**
+   * How the idle loop waits while I/O is in flight (`idle=` on the kernel
+   * command line): "wait" (default) sleeps on the wake word without a trap;
+   * "poll" first polls while the device visibly works (worth it when the
+   * vCPU has a CPU of its own: measured worse on a shared 2-CPU host, where
+   * the poll takes the CPU the backend needs); "block" always traps.
+   */
+  idleMode: IdleMode = 'wait';
   /** Drivers that expect an event soon (I/O in flight): idle() polls longer before blocking. */
   private readonly busyHints: (() => number)[] = [];
   private readonly progressOf: (() => number)[] = [];
@@ -195,14 +204,15 @@ export class Scheduler {
     let expect: number = BUSY.none;
     for (const h of this.busyHints) expect = Math.max(expect, h());
     const busy = expect !== BUSY.none;
-    if (expect === BUSY.soon && this.busyPoll.poll(this.eventPending, this.devicesProgress)) return;
+    const poll = expect === BUSY.soon && this.idleMode === 'poll';
+    if (poll && this.busyPoll.poll(this.eventPending, this.devicesProgress)) return;
     const deadline = this.time.nextDeadline();
     if (deadline !== 0 && deadline <= this.time.nowNs()) return;
     const t0 = performance.now();
-    if (busy && !this.trapIdle) this.waitForDevice(deadline);
+    if (busy && this.idleMode !== 'block') this.waitForDevice(deadline);
     else this.block(deadline);
     this.hv.setUpcallMask(true);
-    if (expect === BUSY.soon) this.busyPoll.slept((performance.now() - t0) * 1000);
+    if (poll) this.busyPoll.slept((performance.now() - t0) * 1000);
   }
 
   /** Xen's idle: arm the VMM timer with the earliest deadline, then sched_op(block). */

@@ -113,7 +113,7 @@ export const blkbench: AppSpec = {
       while (disk.inFlight > 0) {
         const done: BlockIo[] = await disk.reap();
         const now = sys.now();
-        const again = more();
+        const timeLeft = p.size > 0 || now < stopAt;
         for (const io of done) {
           if (io.error) {
             sys.print(`blkbench: ${op} at ${io.offset} failed: ${io.error.message}`);
@@ -124,7 +124,7 @@ export const blkbench: AppSpec = {
             ops++;
             lat[samples++ & (MAX_SAMPLES - 1)] = (io.completedNs - io.submittedNs) / 1000;
           }
-          if (again) {
+          if (timeLeft && (p.size === 0 || submitted * p.bs < p.size)) {
             disk.submit(op, bufs[io.tag], nextOffset(), p.bs, 0, io.tag);
             submitted++;
           }

@@ -20,9 +20,9 @@ import { bundleEntry } from '../boot/bundle.ts';
 import { buildGuestImage } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
-import { type DevicePlan, planDevices, prepareDevices } from '../devices/plan.ts';
 import type { DeviceAttachment } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
+import { attachDevices, planDevices, prepareDevices } from './device-setup.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
 
@@ -136,7 +136,14 @@ export class Vmm extends EventEmitter<{
         nrBells > 0 ? (Doorbell.createWords(nrBells).buffer as SharedArrayBuffer) : null;
       const dom = new Domain(domid, config, image.memory, counters, mailboxes, doorbells);
       const controls = plans.map((p) => DeviceControl.create(p.device.nrQueues));
-      attachments = await this.attachDevices(dom, plans, controls, prepared);
+      attachments = await attachDevices(dom, plans, controls, prepared, {
+        startWorker: (entry, workerData, transferList) =>
+          this.startBackend(entry, workerData, transferList),
+        log: (line) => {
+          dom.addConsoleLine(`vmm: ${line}`);
+          this.emit('console', dom, `vmm: ${line}`);
+        },
+      });
       dom.devices = attachments;
       dom.deviceKeys = plans.map((p) => p.key);
       this.byId.set(domid, dom);
@@ -167,44 +174,6 @@ export class Vmm extends EventEmitter<{
       for (const [i, p] of plans.entries()) p.backend.release?.(prepared[i]);
       throw e;
     }
-  }
-
-  /** Attach every device's backend; if one fails, detach the others and rethrow. */
-  private async attachDevices(
-    dom: Domain,
-    plans: readonly DevicePlan[],
-    controls: readonly DeviceControl[],
-    prepared: readonly unknown[],
-  ): Promise<DeviceAttachment[]> {
-    const results = await Promise.allSettled(
-      plans.map((p, i) =>
-        p.backend.attach({
-          domid: dom.domid,
-          domainName: dom.name,
-          memory: dom.memory,
-          doorbells: dom.deviceDoorbells as SharedArrayBuffer,
-          doorbell: p.device.doorbell,
-          evtchn: p.device.evtchn,
-          control: controls[i],
-          entry: p.entry,
-          prepared: prepared[i],
-          index: p.index,
-          startWorker: (entry, workerData, transferList) =>
-            this.startBackend(entry, workerData, transferList),
-          log: (line) => {
-            dom.addConsoleLine(`vmm: ${line}`);
-            this.emit('console', dom, `vmm: ${line}`);
-          },
-        }),
-      ),
-    );
-    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(ok.map((a) => a.detach()));
-      throw failed.reason;
-    }
-    return ok;
   }
 
   /** A backend worker, started from a bundle like a vCPU and counted in workerCount(). */

@@ -26,6 +26,13 @@ import { BlkHwQueue } from './hw-queue.ts';
 
 /** Entries per queue we ask for (clamped to QueueNumMax). */
 const QUEUE_SIZE = 256;
+/**
+ * With this many requests in flight a queue asks for its interrupt only
+ * after 3/4 of them completed (Virtqueue.delayInterrupt): one guest wake-up
+ * per batch. Measured on the shared 2-CPU host: better at qd 32 (4 KiB),
+ * worse at qd 8 (128 KiB), where the queue runs dry while the guest wakes.
+ */
+const DELAY_FROM = 16;
 /** Descriptors per indirect table: header, data, status fit in one ring slot. */
 const INDIRECT_ENTRIES = 8;
 
@@ -121,7 +128,11 @@ export class VirtioBlk implements BlockDriver {
     // An event with nothing to reap is how a broken device speaks: ask Status (a trap).
     if (q.complete() === 0 && q.broken === null && deviceNeedsReset(this.regs))
       for (const hq of this.queues) hq.fail('the device needs a reset (DEVICE_NEEDS_RESET)');
-    this.onComplete?.();
+    this.onComplete?.(); // refill the ring first: the device keeps working meanwhile
+    while (q.broken === null && !q.vq.delayInterrupt(DELAY_FROM)) {
+      q.complete();
+      this.onComplete?.();
+    }
   }
 
   /** GET_ID through queue 0, waiting (parked) for the answer. */

@@ -159,9 +159,8 @@ export class BlkHwQueue {
   /** The queue's interrupt: complete every used chain. Returns how many. */
   complete(): number {
     let n = 0;
-    const ring = this.vq.ring;
     try {
-      for (let slot = ring.reclaim(); slot !== undefined; slot = ring.reclaim()) {
+      for (let slot = this.vq.reclaim(); slot !== undefined; slot = this.vq.reclaim()) {
         n++;
         const rq = this.requests[slot] as HwRequest;
         this.requests[slot] = null;

@@ -1,11 +1,18 @@
-// Where a domain's devices go before anything starts: each device's start_info
-// table entry, event ports and doorbells (in config order), and the host
-// resources its type prepares (files, sizes) so that a bad entry is one clear
-// error before any worker of the domain runs.
+// Domain creation, device side: where each device sits (table entry, event
+// ports, doorbells), its host resources checked for all devices at once
+// before any worker starts, and its backend attached.
 import { DEVICE_FLAG, NR_EVENT_CHANNELS } from '@pvkit/hypercall';
+import type { DeviceControl } from '@pvkit/virtio-ring';
 import type { DeviceEntry } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
-import { DEVICE_CONFIG_KEYS, type DeviceBackendType, deviceBackendFor } from './registry.ts';
+import {
+  DEVICE_CONFIG_KEYS,
+  type DeviceAttachContext,
+  type DeviceAttachment,
+  type DeviceBackendType,
+  deviceBackendFor,
+} from '../devices/registry.ts';
+import type { Domain } from './domain.ts';
 
 /** Device queues may take the low half of the event channel ports; the guest keeps the rest. */
 const MAX_DEVICE_PORTS = NR_EVENT_CHANNELS / 2;
@@ -73,4 +80,39 @@ export function prepareDevices(config: DomainConfig, plans: readonly DevicePlan[
     throw e;
   }
   return out;
+}
+
+/** Attach every device's backend; if one fails, detach the others and rethrow. */
+export async function attachDevices(
+  dom: Domain,
+  plans: readonly DevicePlan[],
+  controls: readonly DeviceControl[],
+  prepared: readonly unknown[],
+  hooks: Pick<DeviceAttachContext, 'startWorker' | 'log'>,
+): Promise<DeviceAttachment[]> {
+  const results = await Promise.allSettled(
+    plans.map((p, i) =>
+      p.backend.attach({
+        domid: dom.domid,
+        domainName: dom.name,
+        memory: dom.memory,
+        doorbells: dom.deviceDoorbells as SharedArrayBuffer,
+        doorbell: p.device.doorbell,
+        evtchn: p.device.evtchn,
+        control: controls[i],
+        entry: p.entry,
+        prepared: prepared[i],
+        index: p.index,
+        startWorker: hooks.startWorker,
+        log: hooks.log,
+      }),
+    ),
+  );
+  const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(ok.map((a) => a.detach()));
+    throw failed.reason;
+  }
+  return ok;
 }
