@@ -8,8 +8,10 @@
 //   net.csum=off    do not negotiate CSUM / GUEST_CSUM (checksums in software)
 //   net.mrg=off     do not negotiate MRG_RXBUF
 //   net.rxbuf=N     rx buffer bytes (default 2048; below 1526 only with MRG_RXBUF)
-//   net.busypoll=µs how long a socket receive polls the rx ring before it parks
+//   net.busypoll=µs the most a socket receive polls the rx ring before it parks
 //                   (../../netif/sockets.ts; default 250, 0: off)
+//   net.txpoll=µs   how long a sender polls for a free tx slot before it parks
+//                   (default 50, 0: park at once)
 import { DEVICE_TYPE } from '@pvkit/hypercall';
 import {
   decodeNetConfig,
@@ -47,6 +49,7 @@ import { NetTx } from './tx.ts';
 /** Entries per queue we ask for (clamped to QueueNumMax). */
 const QUEUE_SIZE = 1024;
 const DEFAULT_RX_BUF = 2048;
+const DEFAULT_TX_POLL_US = 50;
 /** The smallest rx buffer with MRG_RXBUF: a header and a little. */
 const MIN_MERGE_BUF = 64;
 
@@ -58,16 +61,19 @@ export interface NetOptions {
   csum: boolean;
   mrg: boolean;
   rxBuf: number;
+  txPollNs: number;
 }
 
 /** The net.* knobs of a kernel command line. */
 export function netOptions(cmdline: string): NetOptions {
   const word = (k: string) => new RegExp(`(?:^|\\s)net\\.${k}=(\\S+)`).exec(cmdline)?.[1];
   const rx = Number(word('rxbuf') ?? DEFAULT_RX_BUF);
+  const txPoll = Number(word('txpoll') ?? DEFAULT_TX_POLL_US);
   return {
     csum: word('csum') !== 'off',
     mrg: word('mrg') !== 'off',
     rxBuf: Number.isInteger(rx) && rx > 0 ? rx : DEFAULT_RX_BUF,
+    txPollNs: (Number.isFinite(txPoll) && txPoll >= 0 ? txPoll : DEFAULT_TX_POLL_US) * 1000,
   };
 }
 
@@ -81,12 +87,14 @@ export class VirtioNet implements NetDevice {
   readonly rx: NetRx;
   readonly tx: NetTx;
   readonly link: NetLink;
+  private readonly txPollNs: number;
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
     this.name = `eth${dev.id}`;
     const opts = netOptions(kernel.info.cmdline);
+    this.txPollNs = opts.txPollNs;
     let wanted = NET_DRIVER_FEATURES;
     if (!opts.csum) wanted &= ~netFeatures('CSUM', 'GUEST_CSUM');
     if (!opts.mrg) wanted &= ~netFeatures('MRG_RXBUF');
@@ -137,7 +145,7 @@ export class VirtioNet implements NetDevice {
   }
 
   waitTxRoom(): Promise<void> {
-    return this.tx.waitRoom();
+    return this.tx.waitRoom(this.txPollNs);
   }
 
   txFrames(): number {
