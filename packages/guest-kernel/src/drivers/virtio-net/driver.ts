@@ -44,10 +44,21 @@ import { kernelNet, type NetDevice } from '../../netif/kernel-net.ts';
 import type { DeviceInfo } from '../../start-info.ts';
 import { probeVirtio, readDeviceConfig } from '../virtio/device.ts';
 import { NetRx } from './rx.ts';
-import { NetTx } from './tx.ts';
+import { NetTx, TX_SLOT_SIZE } from './tx.ts';
 
-/** Entries per queue we ask for (clamped to QueueNumMax). */
+/** Entries per queue we ask for (clamped to QueueNumMax, and to memory: queueSizeFor). */
 const QUEUE_SIZE = 1024;
+const MIN_QUEUE_SIZE = 64;
+/** The share of free memory a NIC's rx buffers and tx slots may take. */
+const MEMORY_SHARE = 4;
+
+/** The largest ring (a power of two) whose buffers fit a quarter of `freePages`. */
+function queueSizeFor(freePages: number, rxBuf: number): number {
+  let n = QUEUE_SIZE;
+  while (n > MIN_QUEUE_SIZE && (n * (rxBuf + TX_SLOT_SIZE)) / 4096 > freePages / MEMORY_SHARE)
+    n >>>= 1;
+  return n;
+}
 const DEFAULT_RX_BUF = 2048;
 const DEFAULT_TX_POLL_US = 50;
 /** The smallest rx buffer with MRG_RXBUF: a header and a little. */
@@ -102,7 +113,7 @@ export class VirtioNet implements NetDevice {
       deviceId: VIRTIO_NET_DEVICE_ID,
       wanted,
       queueCount: () => 2,
-      queueSize: QUEUE_SIZE,
+      queueSize: queueSizeFor(kernel.mm.free, opts.rxBuf),
     });
     this.features = features;
     const has = (n: Parameters<typeof hasNetFeature>[1]) => hasNetFeature(features, n);
@@ -179,7 +190,8 @@ export class VirtioNet implements NetDevice {
     const ip = this.ip ? `${formatIpv4(this.ip.addr)}/${this.ip.prefix}` : 'no address';
     return (
       `virtio-net: ${this.name}: mac ${formatMac(this.mac)}, mtu ${this.mtu}, ` +
-      `link ${this.linkUp ? 'up' : 'down'}, ${ip}, rx buffers ${this.rx.bufSize} B, ${on.join(' ')}`
+      `link ${this.linkUp ? 'up' : 'down'}, ${ip}, rings ${this.rx.vq.ring.size}, ` +
+      `rx buffers ${this.rx.bufSize} B, ${on.join(' ')}`
     );
   }
 }
