@@ -88,6 +88,7 @@ export default async function net(opts: BenchOptions): Promise<BenchCase[]> {
         params: {
           size: spec.size,
           seconds,
+          warmup,
           offload: true,
           switch: 'one switch worker, two guests',
         },

@@ -305,3 +305,21 @@ test('a tx chain with a descriptor loop is answered and the next frame still flo
   expect(a.port.tx.counters.queueTotal(QUEUE_COUNTER.malformed, 1)).toBe(1);
   expect(received(b)).toHaveLength(0);
 });
+
+test('a receiver that breaks its rx ring loses its frames; the others still get theirs', () => {
+  const e = new SwitchEngine();
+  const [a, b, c] = [guest(e, ALL), guest(e, ALL), guest(e, ALL)];
+  // b's avail.idx runs more than N ahead of what the switch has seen.
+  const ring = layoutSplitQueue(0x1000, QSIZE, 128);
+  Atomics.store(b.mem.u16, (ring.avail + 2) / 2, QSIZE * 3);
+  send(a, udpFrame(a, BCAST, 64, false), 0);
+  expect(e.pass(0)).toBe(1);
+  expect(b.port.rx.counters.queueTotal(QUEUE_COUNTER.broken, 0)).toBe(1);
+  expect(b.port.rxq).toBeNull();
+  expect(received(c)).toHaveLength(1);
+  // Later frames for b are dropped and counted, not attempted.
+  send(a, udpFrame(a, BCAST, 64, false), 1);
+  e.pass(1);
+  expect(received(c)).toHaveLength(1);
+  expect(b.port.counter('rxDropped')).toBe(2);
+});

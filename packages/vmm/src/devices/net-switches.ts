@@ -83,11 +83,29 @@ class SwitchHandle {
   }
 }
 
-interface SwitchEntry {
-  /** Set once the worker said it is ready. */
-  handle: SwitchHandle | null;
-  ready: Promise<SwitchHandle>;
+/** A switch's worker, from its start until it said it is ready (then `handle`). */
+class SwitchEntry {
+  handle: SwitchHandle | null = null;
+  readonly ready: Promise<SwitchHandle>;
+
+  constructor(name: string, worker: Worker) {
+    this.ready = new Promise<SwitchHandle>((resolve, reject) => {
+      const onMessage = (m: unknown) => {
+        if (m !== BACKEND_READY) return;
+        worker.off('message', onMessage);
+        this.handle = new SwitchHandle(name, worker);
+        resolve(this.handle);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        if (switches.get(name) === this && this.handle === null) switches.delete(name);
+        reject(new Error(`switch ${name} exited (code ${code}) before it was ready`));
+      });
+    });
+  }
 }
+
 const switches = new Map<string, SwitchEntry>();
 
 /** Names of the switches whose worker runs now. */
@@ -97,22 +115,7 @@ export function liveSwitches(): string[] {
 
 function startSwitch(name: string, ctx: DeviceAttachContext): Promise<SwitchHandle> {
   const data: SwitchWorkerData = { name };
-  const worker = ctx.startWorker(switchWorkerEntry(), data);
-  const entry: SwitchEntry = { handle: null, ready: Promise.resolve(null as never) };
-  entry.ready = new Promise<SwitchHandle>((resolve, reject) => {
-    const onMessage = (m: unknown) => {
-      if (m !== BACKEND_READY) return;
-      worker.off('message', onMessage);
-      entry.handle = new SwitchHandle(name, worker);
-      resolve(entry.handle);
-    };
-    worker.on('message', onMessage);
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (switches.get(name) === entry && entry.handle === null) switches.delete(name);
-      reject(new Error(`switch ${name} exited (code ${code}) before it was ready`));
-    });
-  });
+  const entry = new SwitchEntry(name, ctx.startWorker(switchWorkerEntry(), data));
   switches.set(name, entry);
   return entry.ready;
 }
@@ -121,7 +124,11 @@ function startSwitch(name: string, ctx: DeviceAttachContext): Promise<SwitchHand
 async function claimSwitch(name: string, ctx: DeviceAttachContext): Promise<SwitchHandle> {
   for (;;) {
     const h = await (switches.get(name)?.ready ?? startSwitch(name, ctx));
-    if (h.stopping) continue; // its last NIC left meanwhile: start a fresh one
+    if (h.stopping) {
+      // Its last NIC left meanwhile: start a fresh one.
+      if (switches.get(name)?.handle === h) switches.delete(name);
+      continue;
+    }
     h.ports++;
     return h;
   }

@@ -19,6 +19,7 @@ import { attachVirtioBackend } from './virtio-backend.ts';
 import { registerVirtioModel } from './virtio-model.ts';
 
 registerDeviceBackend({
+  counterNames: NET_COUNTER_NAMES,
   key: 'nics',
   deviceType: DEVICE_TYPE.net,
   validate(entry) {

@@ -8,8 +8,10 @@
 //   net.csum=off    do not negotiate CSUM / GUEST_CSUM (checksums in software)
 //   net.mrg=off     do not negotiate MRG_RXBUF
 //   net.rxbuf=N     rx buffer bytes (default 2048; below 1526 only with MRG_RXBUF)
-//   net.busypoll=µs how long a socket receive polls the rx ring before it parks
+//   net.busypoll=µs the most a socket receive polls the rx ring before it parks
 //                   (../../netif/sockets.ts; default 250, 0: off)
+//   net.txpoll=µs   how long a sender polls for a free tx slot before it parks
+//                   (default 50, 0: park at once)
 import { DEVICE_TYPE } from '@pvkit/hypercall';
 import {
   decodeNetConfig,
@@ -42,11 +44,23 @@ import { kernelNet, type NetDevice } from '../../netif/kernel-net.ts';
 import type { DeviceInfo } from '../../start-info.ts';
 import { probeVirtio, readDeviceConfig } from '../virtio/device.ts';
 import { NetRx } from './rx.ts';
-import { NetTx } from './tx.ts';
+import { NetTx, TX_SLOT_SIZE } from './tx.ts';
 
-/** Entries per queue we ask for (clamped to QueueNumMax). */
+/** Entries per queue we ask for (clamped to QueueNumMax, and to memory: queueSizeFor). */
 const QUEUE_SIZE = 1024;
+const MIN_QUEUE_SIZE = 64;
+/** The share of free memory a NIC's rx buffers and tx slots may take. */
+const MEMORY_SHARE = 4;
+
+/** The largest ring (a power of two) whose buffers fit a quarter of `freePages`. */
+function queueSizeFor(freePages: number, rxBuf: number): number {
+  let n = QUEUE_SIZE;
+  while (n > MIN_QUEUE_SIZE && (n * (rxBuf + TX_SLOT_SIZE)) / 4096 > freePages / MEMORY_SHARE)
+    n >>>= 1;
+  return n;
+}
 const DEFAULT_RX_BUF = 2048;
+const DEFAULT_TX_POLL_US = 50;
 /** The smallest rx buffer with MRG_RXBUF: a header and a little. */
 const MIN_MERGE_BUF = 64;
 
@@ -58,16 +72,19 @@ export interface NetOptions {
   csum: boolean;
   mrg: boolean;
   rxBuf: number;
+  txPollNs: number;
 }
 
 /** The net.* knobs of a kernel command line. */
 export function netOptions(cmdline: string): NetOptions {
   const word = (k: string) => new RegExp(`(?:^|\\s)net\\.${k}=(\\S+)`).exec(cmdline)?.[1];
   const rx = Number(word('rxbuf') ?? DEFAULT_RX_BUF);
+  const txPoll = Number(word('txpoll') ?? DEFAULT_TX_POLL_US);
   return {
     csum: word('csum') !== 'off',
     mrg: word('mrg') !== 'off',
     rxBuf: Number.isInteger(rx) && rx > 0 ? rx : DEFAULT_RX_BUF,
+    txPollNs: (Number.isFinite(txPoll) && txPoll >= 0 ? txPoll : DEFAULT_TX_POLL_US) * 1000,
   };
 }
 
@@ -81,12 +98,14 @@ export class VirtioNet implements NetDevice {
   readonly rx: NetRx;
   readonly tx: NetTx;
   readonly link: NetLink;
+  private readonly txPollNs: number;
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
     this.name = `eth${dev.id}`;
     const opts = netOptions(kernel.info.cmdline);
+    this.txPollNs = opts.txPollNs;
     let wanted = NET_DRIVER_FEATURES;
     if (!opts.csum) wanted &= ~netFeatures('CSUM', 'GUEST_CSUM');
     if (!opts.mrg) wanted &= ~netFeatures('MRG_RXBUF');
@@ -94,7 +113,7 @@ export class VirtioNet implements NetDevice {
       deviceId: VIRTIO_NET_DEVICE_ID,
       wanted,
       queueCount: () => 2,
-      queueSize: QUEUE_SIZE,
+      queueSize: queueSizeFor(kernel.mm.free, opts.rxBuf),
     });
     this.features = features;
     const has = (n: Parameters<typeof hasNetFeature>[1]) => hasNetFeature(features, n);
@@ -137,7 +156,7 @@ export class VirtioNet implements NetDevice {
   }
 
   waitTxRoom(): Promise<void> {
-    return this.tx.waitRoom();
+    return this.tx.waitRoom(this.txPollNs);
   }
 
   txFrames(): number {
@@ -171,7 +190,8 @@ export class VirtioNet implements NetDevice {
     const ip = this.ip ? `${formatIpv4(this.ip.addr)}/${this.ip.prefix}` : 'no address';
     return (
       `virtio-net: ${this.name}: mac ${formatMac(this.mac)}, mtu ${this.mtu}, ` +
-      `link ${this.linkUp ? 'up' : 'down'}, ${ip}, rx buffers ${this.rx.bufSize} B, ${on.join(' ')}`
+      `link ${this.linkUp ? 'up' : 'down'}, ${ip}, rings ${this.rx.vq.ring.size}, ` +
+      `rx buffers ${this.rx.bufSize} B, ${on.join(' ')}`
     );
   }
 }

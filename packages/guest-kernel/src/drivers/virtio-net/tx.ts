@@ -36,12 +36,14 @@ export class NetTx {
   private nFree: number;
   private readonly csum: boolean;
   private readonly roomWaiters: WaitQueue;
+  private readonly nowNs: () => number;
 
   constructor(kernel: Kernel, vq: Virtqueue<number>, csumAcked: boolean) {
     this.vq = vq;
     this.u8 = kernel.hv.u8;
     this.csum = csumAcked;
     this.roomWaiters = new WaitQueue(kernel.sched);
+    this.nowNs = () => kernel.time.nowNs();
     const n = vq.ring.size;
     this.base = kernel.mm.alloc(Math.ceil((n * TX_SLOT_SIZE) / 4096));
     this.free = new Int32Array(n);
@@ -111,8 +113,21 @@ export class NetTx {
     return n;
   }
 
-  /** Park until a slot is free (tx interrupts on meanwhile). */
-  async waitRoom(): Promise<void> {
+  /**
+   * Wait for a free slot: poll the used ring up to `pollNs` first (the
+   * device is busy with our frames: slots come back within microseconds,
+   * while a block and its wake-up cost a trap and a thread wake-up), then
+   * park with tx interrupts on.
+   */
+  async waitRoom(pollNs: number): Promise<void> {
+    if (this.room() > 0 || this.broken !== null) return;
+    if (pollNs > 0) {
+      const until = this.nowNs() + pollNs;
+      for (let i = 1; ; i++) {
+        if (this.vq.ring.hasUsed() && this.reclaim() > 0) return;
+        if ((i & 63) === 0 && this.nowNs() >= until) break;
+      }
+    }
     while (this.room() === 0 && this.broken === null) {
       if (this.vq.ring.enableInterrupts()) continue; // used entries already waiting
       await this.roomWaiters.wait();
