@@ -39,8 +39,9 @@ class IdlePoller {
   polls = 0;
   yields = 0;
   private run = 0;
+  private progressed = true;
+  private lastProgress = Date.now();
   private readonly ctl: Int32Array;
-  private readonly deadline = Date.now() + STUCK_MS;
   constructor(ctl: Int32Array) {
     this.ctl = ctl;
   }
@@ -50,10 +51,17 @@ class IdlePoller {
     this.run = 0;
     this.yields++;
     Atomics.wait(this.ctl, CTL.IDLE, 0, IDLE_YIELD_MS);
-    if (Date.now() > this.deadline) throw new Error(`no progress for ${STUCK_MS} ms: stuck`);
+    const now = Date.now();
+    if (this.progressed) {
+      this.progressed = false;
+      this.lastProgress = now;
+    } else if (now - this.lastProgress > STUCK_MS) {
+      throw new Error(`no progress for ${STUCK_MS} ms: stuck`);
+    }
   }
   busy(): void {
     this.run = 0;
+    this.progressed = true;
   }
 }
 

@@ -16,6 +16,8 @@ import {
 import type { GuestMemory } from './memory.ts';
 
 const TWO_32 = 4294967296;
+const NEXT = VIRTQ_DESC_F_NEXT;
+const INDIRECT = VIRTQ_DESC_F_INDIRECT;
 /** hi word at or above this makes the u64 address >= 2^53: past any memory. */
 const HI_LIMIT = 0x200000;
 
@@ -71,27 +73,14 @@ export class ChainReader {
     const hi = u32[at + 1];
     const len = u32[at + 2];
     const fn = u32[at + 3];
-    const memSize = this.memSize;
-    if (this.error !== null) this.error = null;
     // The common case, one direct in-range buffer, without the general walk.
-    // Fields that usually keep their value are compared, not rewritten:
-    // fewer stores queue behind the ones waiting for shared cache lines.
     if (
-      (fn & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) === 0 &&
+      (fn & (NEXT | INDIRECT)) === 0 &&
       hi === 0 &&
-      lo < memSize &&
-      len <= memSize - lo
+      lo < this.memSize &&
+      len <= this.memSize - lo
     ) {
-      this.addr[0] = lo;
-      if (this.len[0] !== len) this.len[0] = len;
-      if (this.count !== 1) this.count = 1;
-      const w = (fn & VIRTQ_DESC_F_WRITE) !== 0;
-      const rc = w ? 0 : 1;
-      const rl = w ? 0 : len;
-      const wl = w ? len : 0;
-      if (this.readableCount !== rc) this.readableCount = rc;
-      if (this.readableLen !== rl) this.readableLen = rl;
-      if (this.writableLen !== wl) this.writableLen = wl;
+      this.single(lo, len, (fn & VIRTQ_DESC_F_WRITE) !== 0);
       return true;
     }
     this.dLo = lo;
@@ -102,9 +91,28 @@ export class ChainReader {
     return this.walk(head);
   }
 
+  /**
+   * Record a one-buffer chain. Fields that usually keep their value are
+   * compared, not rewritten: fewer stores queue behind those waiting for
+   * cache lines the driver holds.
+   */
+  private single(addr: number, len: number, writable: boolean): void {
+    if (this.error !== null) this.error = null;
+    this.addr[0] = addr;
+    if (this.len[0] !== len) this.len[0] = len;
+    if (this.count !== 1) this.count = 1;
+    const rc = writable ? 0 : 1;
+    const rl = writable ? 0 : len;
+    const wl = writable ? len : 0;
+    if (this.readableCount !== rc) this.readableCount = rc;
+    if (this.readableLen !== rl) this.readableLen = rl;
+    if (this.writableLen !== wl) this.writableLen = wl;
+  }
+
   /** The general walk; the head descriptor is already copied into d*. */
   private walk(head: number): boolean {
     this.walkHead = head;
+    this.error = null;
     this.count = 0;
     this.readableCount = 0;
     this.readableLen = 0;
