@@ -7,7 +7,7 @@
 // range, ownership, buffer range, used length). Notify mode: EVENT_IDX plus
 // spin-then-futex doorbells that only wake a side that said it may sleep.
 //
-// usage: ring <poll|notify> <batch> <ring size> <chains>   -> one JSON object
+// usage: ring <poll|notify> <batch> <ring size> <chains> [spin polls, default 1000]   -> one JSON object
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <stdatomic.h>
@@ -27,7 +27,6 @@
 #define USED_F_NO_NOTIFY 1
 #define BUF_LEN 64
 #define BUF_BASE (64 * 1024)
-#define SPIN 1000
 #define IDLE_YIELD_POLLS (1 << 14)
 #define IDLE_YIELD_NS 20000
 #define PAD 128
@@ -49,6 +48,7 @@ static struct {
   uint16_t *used_flags, *used_idx, *avail_event;
   struct used_elem *used_ring;
   int notify;
+  int spin;
   unsigned batch;
   long count;
   _Alignas(PAD) _Atomic int ready;
@@ -92,7 +92,7 @@ static void bell_ring(struct bell *b) {
 }
 
 static void bell_wait(struct bell *b, int32_t *seen) {
-  for (int k = 0; k < SPIN; k++) {
+  for (int k = 0; k < g.spin; k++) {
     int32_t v = atomic_load(&b->seq);
     if (v != *seen) { *seen = v; return; }
   }
@@ -336,7 +336,8 @@ static void *run_device(void *arg) {
 static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 int main(int argc, char **argv) {
-  if (argc != 5) die("usage: ring <poll|notify> <batch> <ring size> <chains>");
+  if (argc != 5 && argc != 6) die("usage: ring <poll|notify> <batch> <ring size> <chains> [spin]");
+  g.spin = argc == 6 ? atoi(argv[5]) : 1000;
   g.notify = strcmp(argv[1], "notify") == 0;
   if (!g.notify && strcmp(argv[1], "poll") != 0) die("mode is poll or notify");
   g.batch = (unsigned)atoi(argv[2]);
