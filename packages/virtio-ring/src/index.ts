@@ -2,6 +2,7 @@
 export type { DescriptorChain, MalformedChain, PoppedChain, Segment } from './chain.ts';
 export { isMalformed } from './chain.ts';
 export { ChainReader } from './chain-reader.ts';
+export { indirectTables, writeDescriptor } from './desc-writer.ts';
 export type { DeviceQueueOptions } from './device-queue.ts';
 export { DeviceQueue } from './device-queue.ts';
 export {
@@ -32,7 +33,7 @@ export type {
 } from './mmio-types.ts';
 export { IndexPublisher, NotifySwitch } from './notify.ts';
 export type { RingIndices } from './queue-setup.ts';
-export { ringIndices } from './queue-setup.ts';
+export { clearRings, ringIndices } from './queue-setup.ts';
 export * from './status.ts';
 export type { RawDescriptor } from './testing.ts';
 export { RawDriver } from './testing.ts';
