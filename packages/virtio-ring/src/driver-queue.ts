@@ -7,13 +7,11 @@
 // ring, and the worst it achieves is a DeviceFaultError, never a corrupt
 // free list.
 
+import { indirectTables, writeDescriptor } from './desc-writer.ts';
 import { DeviceFaultError, type DeviceQueueFaultKind, VirtqueueUsageError } from './errors.ts';
 import {
-  availRingSize,
   DESC_SIZE,
-  descTableSize,
   type QueueAddresses,
-  usedRingSize,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
@@ -22,7 +20,7 @@ import {
 } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
 import { IndexPublisher, NotifySwitch } from './notify.ts';
-import { type RingIndices, ringIndices } from './queue-setup.ts';
+import { clearRings, type RingIndices, ringIndices } from './queue-setup.ts';
 
 /** A buffer to hand to the device (a Segment fits). */
 export interface BufferRef {
@@ -40,8 +38,6 @@ export interface DriverQueueOptions {
    */
   indirect?: { addr: number; maxEntries: number };
 }
-
-const TWO_32 = 4294967296;
 
 export class DriverQueue<T = unknown> {
   readonly mem: GuestMemory;
@@ -114,28 +110,16 @@ export class DriverQueue<T = unknown> {
       VRING_AVAIL_F_NO_INTERRUPT,
       this.eventIdx,
     );
-    mem.u8.fill(0, queue.desc, queue.desc + descTableSize(n));
-    mem.u8.fill(0, queue.avail, queue.avail + availRingSize(n));
-    mem.u8.fill(0, queue.used, queue.used + usedRingSize(n));
+    clearRings(mem, queue);
     this.link = new Uint16Array(n);
     for (let i = 0; i < n; i++) this.link[i] = i + 1; // the last link is never followed
     this.free = n;
     this.descCount = new Uint16Array(n);
     this.writableOf = new Float64Array(n);
     this.tokens = new Array<T | undefined>(n).fill(undefined);
-    if (opts.indirect) {
-      const { addr, maxEntries } = opts.indirect;
-      if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > n)
-        throw new RangeError(`indirect maxEntries ${maxEntries} must be in 1..${n}`);
-      if (addr % DESC_SIZE !== 0)
-        throw new RangeError(`indirect tables at ${addr}: not 16-aligned`);
-      mem.check(addr, n * maxEntries * DESC_SIZE);
-      this.indirectBase = addr;
-      this.indirectMax = maxEntries;
-    } else {
-      this.indirectBase = 0;
-      this.indirectMax = 0;
-    }
+    const tables = indirectTables(mem, n, opts.indirect);
+    this.indirectBase = tables.addr;
+    this.indirectMax = tables.maxEntries;
   }
 
   /** Free descriptors in the table. */
@@ -208,18 +192,8 @@ export class DriverQueue<T = unknown> {
     const head = this.freeHead;
     this.freeHead = this.link[head];
     this.free--;
-    const at = this.descIndex + head * 4;
-    const u32 = this.u32;
-    // A word that already holds the right value is not rewritten: the table
-    // is ours (the device only reads it), so the read hits our own cache,
-    // and fewer stores queue behind those waiting for lines the device
-    // holds. (C writes a descriptor in two 8-byte stores; we have four.)
-    u32[at] = addr; // a Uint32Array store keeps the low 32 bits
-    const hi = addr < TWO_32 ? 0 : Math.floor(addr / TWO_32);
-    if (u32[at + 1] !== hi) u32[at + 1] = hi;
-    if (u32[at + 2] !== len) u32[at + 2] = len;
     const flags = writable ? VIRTQ_DESC_F_WRITE : 0;
-    if (u32[at + 3] !== flags) u32[at + 3] = flags;
+    writeDescriptor(this.u32, this.descIndex + head * 4, addr, len, flags);
     this.commit(head, 1, writable ? len : 0, token);
     return true;
   }
@@ -242,23 +216,16 @@ export class DriverQueue<T = unknown> {
     }
     this.freeHead = this.link[head];
     this.free--;
-    const at = this.descIndex + head * 4;
-    this.u32[at] = table;
-    this.u32[at + 1] = Math.floor(table / TWO_32);
-    this.u32[at + 2] = total * DESC_SIZE;
-    this.u32[at + 3] = VIRTQ_DESC_F_INDIRECT;
+    const bytes = total * DESC_SIZE;
+    writeDescriptor(this.u32, this.descIndex + head * 4, table, bytes, VIRTQ_DESC_F_INDIRECT);
     this.commit(head, 1, wlen, token);
     return true;
   }
 
   private writeDesc(at: number, b: BufferRef, writable: boolean, next: number): void {
     this.mem.check(b.addr, b.len);
-    const u32 = this.u32;
-    u32[at] = b.addr;
-    u32[at + 1] = Math.floor(b.addr / TWO_32);
-    u32[at + 2] = b.len;
     const flags = (writable ? VIRTQ_DESC_F_WRITE : 0) | (next >= 0 ? VIRTQ_DESC_F_NEXT : 0);
-    u32[at + 3] = flags | (Math.max(next, 0) << 16);
+    writeDescriptor(this.u32, at, b.addr, b.len, flags | (Math.max(next, 0) << 16));
   }
 
   private checkToken(token: T): void {

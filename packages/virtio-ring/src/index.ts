@@ -4,6 +4,7 @@ export * from './blk/index.ts';
 export type { DescriptorChain, MalformedChain, PoppedChain, Segment } from './chain.ts';
 export { isMalformed } from './chain.ts';
 export { ChainReader } from './chain-reader.ts';
+export { indirectTables, writeDescriptor } from './desc-writer.ts';
 export type {
   ControlQueue,
   DeviceControlSnapshot,
@@ -52,7 +53,7 @@ export type {
 export * from './net/index.ts';
 export { IndexPublisher, NotifySwitch } from './notify.ts';
 export type { RingIndices } from './queue-setup.ts';
-export { ringIndices } from './queue-setup.ts';
+export { clearRings, ringIndices } from './queue-setup.ts';
 export * from './status.ts';
 export type { RawDescriptor } from './testing.ts';
 export { RawDriver } from './testing.ts';

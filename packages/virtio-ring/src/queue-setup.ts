@@ -82,3 +82,10 @@ export function ringIndices(
     usedRing: (q.used + USED_RING) / 4,
   };
 }
+
+/** Zero the three areas of a queue, as a driver does before it lays one out. */
+export function clearRings(mem: GuestMemory, q: QueueAddresses): void {
+  mem.u8.fill(0, q.desc, q.desc + descTableSize(q.size));
+  mem.u8.fill(0, q.avail, q.avail + availRingSize(q.size));
+  mem.u8.fill(0, q.used, q.used + usedRingSize(q.size));
+}

@@ -7,21 +7,19 @@ import {
   AVAIL_FLAGS,
   AVAIL_IDX,
   AVAIL_RING,
-  availRingSize,
   DESC_ADDR,
   DESC_FLAGS,
   DESC_LEN,
   DESC_NEXT,
   DESC_SIZE,
-  descTableSize,
   type QueueAddresses,
   USED_ELEM_SIZE,
   USED_IDX,
   USED_RING,
   usedEventOffset,
-  usedRingSize,
 } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
+import { clearRings } from './queue-setup.ts';
 
 /** A descriptor as raw fields; `addr` may be any u64. */
 export interface RawDescriptor {
@@ -39,10 +37,7 @@ export class RawDriver {
   constructor(mem: GuestMemory, queue: QueueAddresses) {
     this.mem = mem;
     this.queue = queue;
-    const n = queue.size;
-    mem.u8.fill(0, queue.desc, queue.desc + descTableSize(n));
-    mem.u8.fill(0, queue.avail, queue.avail + availRingSize(n));
-    mem.u8.fill(0, queue.used, queue.used + usedRingSize(n));
+    clearRings(mem, queue);
   }
 
   /** Write one descriptor into the table at `tableAddr` (default: the queue's own). */

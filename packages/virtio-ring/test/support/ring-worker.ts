@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DeviceQueue, Doorbell, DriverQueue, GuestMemory, isMalformed } from '../../src/index.ts';
 
 import {
+  CTL_IDLE,
   CTL_IRQ,
   CTL_KICK,
   CTL_READY,
@@ -44,15 +45,15 @@ function run(c: SideConfig): SideResult {
   const kick = new Doorbell(ctl, CTL_KICK);
   const irq = new Doorbell(ctl, CTL_IRQ);
   let spins = 0;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  // Poll mode spins, but every 1024 empty polls it lends its core for 50 µs
-  // (as bench/ring does): on a loaded 2-core machine the other side may be
-  // waiting for this very core, and a pure spin would cost it a whole
-  // scheduler timeslice per handoff.
+  // A poller with nothing to do checks the deadline now and then and, as
+  // tests run beside other tests on few cores, yields for 20 us every 256
+  // empty polls so that the other side can run (a bare spin would burn its
+  // whole time slice while the side it waits for is not scheduled).
   const stillInTime = () => {
-    if ((++spins & 0x3ff) !== 0) return;
-    Atomics.wait(nap, 0, 0, 0.05);
-    if (Date.now() > deadline) throw new Error(`${c.role}: stuck past ${c.deadlineMs} ms`);
+    if ((++spins & 0xff) !== 0) return;
+    Atomics.wait(ctl, CTL_IDLE, 0, 0.02);
+    if ((spins & 0xffff) === 0 && Date.now() > deadline)
+      throw new Error(`${c.role}: stuck past ${c.deadlineMs} ms`);
   };
   const waitFor = (bell: Doorbell) => {
     if (!bell.wait(200, 2000)) throw new Error(`${c.role}: no doorbell for 2 s`);

@@ -1,0 +1,47 @@
+// How the driver writes descriptors, and where its indirect tables live.
+// One descriptor (in the driver's table or in an indirect table) is four
+// little-endian u32 words: addr lo, addr hi, len, flags | next << 16.
+//
+// A word that already holds the right value is not rewritten: the table is
+// the driver's (the device only reads it), so the read hits the driver's
+// own cache, and fewer stores queue behind the ones waiting for lines the
+// device holds. (C writes a descriptor in two 8-byte stores; we have four.)
+
+import { DESC_SIZE } from './layout.ts';
+import type { GuestMemory } from './memory.ts';
+
+const TWO_32 = 4294967296;
+
+/** `at` is the u32 index of the descriptor; `addr` a checked safe integer. */
+export function writeDescriptor(
+  u32: Uint32Array,
+  at: number,
+  addr: number,
+  len: number,
+  flagsAndNext: number,
+): void {
+  u32[at] = addr; // a Uint32Array store keeps the low 32 bits
+  const hi = addr < TWO_32 ? 0 : Math.floor(addr / TWO_32);
+  if (u32[at + 1] !== hi) u32[at + 1] = hi;
+  if (u32[at + 2] !== len) u32[at + 2] = len;
+  if (u32[at + 3] !== flagsAndNext) u32[at + 3] = flagsAndNext;
+}
+
+/**
+ * Check the driver's area for indirect tables (one table of `maxEntries`
+ * descriptors per head, table h at `addr + h * maxEntries * 16`); none
+ * gives maxEntries 0.
+ */
+export function indirectTables(
+  mem: GuestMemory,
+  queueSize: number,
+  area: { addr: number; maxEntries: number } | undefined,
+): { addr: number; maxEntries: number } {
+  if (!area) return { addr: 0, maxEntries: 0 };
+  const { addr, maxEntries } = area;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > queueSize)
+    throw new RangeError(`indirect maxEntries ${maxEntries} must be in 1..${queueSize}`);
+  if (addr % DESC_SIZE !== 0) throw new RangeError(`indirect tables at ${addr}: not 16-aligned`);
+  mem.check(addr, queueSize * maxEntries * DESC_SIZE);
+  return { addr, maxEntries };
+}
