@@ -32,8 +32,10 @@ test('record streams every trap, entry and event; report matches the VMM counter
     }),
   );
   const file = join(tmp, 'run.trace');
-  // A ring of 1024 records for a run of tens of thousands: only draining while it runs keeps up.
-  const rec = pvkit(['trace', 'record', config, '-o', file, '--capacity', '1024'], {
+  // A ring of 8192 records for a run of tens of thousands: only draining while
+  // it runs keeps up. (1024 dropped records when the 2 cores were loaded and
+  // the 10 ms drain was descheduled for longer than the ring lasts.)
+  const rec = pvkit(['trace', 'record', config, '-o', file, '--capacity', '8192'], {
     tmp,
     timeoutMs: 90_000,
   });
