@@ -12,14 +12,7 @@ import {
   type ExitInfo,
   Vmm,
 } from '../../packages/vmm/src/index.ts';
-
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+import { within } from '../lib/harness.ts';
 
 /** A fresh VMM per call, closed (domains destroyed, workers gone) after the test. */
 export function useVmm(): () => Vmm {
@@ -83,27 +76,12 @@ export async function runGuest(
   return { dom, exit, log: dom.consoleLog };
 }
 
-/** Resolves with the first console line (logged already or to come) that matches. */
-export function lineOf(dom: Domain, re: RegExp, ms = 15_000): Promise<string> {
-  const seen = dom.consoleLog.find((l) => re.test(l));
-  if (seen !== undefined) return Promise.resolve(seen);
-  return within(
-    new Promise<string>((resolve) => {
-      const on = (l: string) => {
-        if (!re.test(l)) return;
-        dom.off('console', on);
-        resolve(l);
-      };
-      dom.on('console', on);
-    }),
-    ms,
-    `${dom.name}: waiting for ${re}`,
-  );
-}
-
 /** The bytes blkverify writes for disk range [offset, offset + length) under `seed`. */
 export function hostPattern(seed: number, offset: number, length: number): Buffer {
   const b = Buffer.alloc(length);
   fillPattern(b, seed, offset);
   return b;
 }
+
+// One implementation of these lives in test/lib/harness.ts.
+export { lineMatching as lineOf, within } from '../lib/harness.ts';
