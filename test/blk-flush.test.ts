@@ -1,7 +1,9 @@
 // Flush durability: a child process runs `pvkit run` with a guest that
 // writes a pattern and flushes; the moment the guest reports the flush
 // complete, the test SIGKILLs the child (no shutdown, no close, no chance to
-// write anything later) and checks the file holds every byte.
+// write anything later) and checks the file holds every byte. Repeated:
+// PVKIT_FLUSH_CYCLES cycles (20 by default), each with its own image, seed
+// and range, so no cycle can pass on a previous cycle's bytes.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,17 +12,21 @@ import { hostPattern, useScratchDir, within } from './support/blk-harness.ts';
 
 const dir = useScratchDir();
 const root = join(import.meta.dirname, '..');
+const CYCLES = Number(process.env.PVKIT_FLUSH_CYCLES ?? 20);
+const MiB = 1 << 20;
+const DISK = 4 * MiB;
 
-test('data the guest flushed is in the file when the VMM is killed right after', async () => {
-  const image = join(dir.path, 'durable.img');
-  const config = join(dir.path, 'flush.json');
+/** One cycle: write `size` bytes at `offset` under `seed`, flush, SIGKILL on the ack; return the image. */
+async function flushThenKill(cycle: number, seed: number, offset: number, size: number) {
+  const image = `durable-${cycle}.img`;
+  const config = join(dir.path, `flush-${cycle}.json`);
   writeFileSync(
     config,
     JSON.stringify({
-      name: 'flusher',
-      memory: '16M',
-      disks: [{ path: 'durable.img', size: '8M', create: true }],
-      apps: ['blkverify vda seed=21 size=4M offset=1M bs=128k'],
+      name: `flusher-${cycle}`,
+      memory: '8M',
+      disks: [{ path: image, size: '4M', create: true }],
+      apps: [`blkverify vda seed=${seed} size=${size} offset=${offset} bs=64k`],
     }),
   );
   const child = spawn(
@@ -46,13 +52,36 @@ test('data the guest flushed is in the file when the VMM is killed right after',
         });
       }),
       40_000,
-      `waiting for the guest's flush (stdout: ${out}, stderr: ${err})`,
+      `cycle ${cycle}: waiting for the guest's flush (stdout: ${out}, stderr: ${err})`,
     );
   } finally {
     child.kill('SIGKILL');
   }
-  expect(await within(exited, 10_000, 'child exit')).toBe('SIGKILL');
-  const file = readFileSync(image);
-  expect(file.length).toBe(8 << 20);
-  expect(file.subarray(1 << 20, 5 << 20).equals(hostPattern(21, 1 << 20, 4 << 20))).toBe(true);
-});
+  expect(await within(exited, 10_000, `cycle ${cycle}: child exit`)).toBe('SIGKILL');
+  return readFileSync(join(dir.path, image));
+}
+
+test(
+  `data the guest flushed is in the file when the VMM is killed right after (${CYCLES} cycles)`,
+  async () => {
+    for (let c = 0; c < CYCLES; c++) {
+      const seed = 21 + c;
+      const offset = (c % 3) * MiB + (c % 7) * 4096;
+      const size = MiB + (c % 4) * 64 * 1024;
+      const file = await flushThenKill(c, seed, offset, size);
+      expect(file.length).toBe(DISK);
+      const acked = file.subarray(offset, offset + size);
+      expect(acked.equals(hostPattern(seed, offset, size)), `cycle ${c}: acked bytes`).toBe(true);
+      // Nothing outside the acknowledged range: a fresh image is zeros there.
+      expect(
+        file.subarray(0, offset).every((b) => b === 0),
+        `cycle ${c}: before`,
+      ).toBe(true);
+      expect(
+        file.subarray(offset + size).every((b) => b === 0),
+        `cycle ${c}: after`,
+      ).toBe(true);
+    }
+  },
+  CYCLES * 50_000,
+);
