@@ -8,6 +8,7 @@ import {
   type GuestMemory,
   hasNetFeature,
   QUEUE_COUNTER,
+  VirtqueueError,
 } from '@pvkit/virtio-ring';
 import { VirtqueueBackend } from '../virtio/queue-backend.ts';
 import type { VirtqueueWorkerData } from '../virtio/worker-data.ts';
@@ -15,6 +16,9 @@ import { NET_COUNTER, NET_COUNTER_NAMES, NET_RX_QUEUE, NET_TX_QUEUE } from './co
 
 /** Queue 0's doorbell and event port; the tx queue uses the next of each. */
 export type NetPortData = Omit<VirtqueueWorkerData, 'queue'>;
+
+/** popTx(): the driver broke the tx queue. */
+export const BROKEN = -2;
 
 export class NetPort {
   readonly id: number;
@@ -92,6 +96,22 @@ export class NetPort {
   breakTx(e: unknown): void {
     this.tx.breakQueue(e);
     this.txq = null;
+  }
+
+  /**
+   * The next tx chain (its head; the chain itself is in `q.chain`), -1 when
+   * the ring is empty, or BROKEN when the driver broke the queue: what was
+   * completed before is published, and the queue is dropped until a reset.
+   */
+  popTx(q: DeviceQueue): number {
+    try {
+      return q.popHead();
+    } catch (e) {
+      if (!(e instanceof VirtqueueError)) throw e;
+      this.tx.publish(q);
+      this.breakTx(e);
+      return BROKEN;
+    }
   }
 
   /** Make filled rx buffers visible and interrupt the guest if it asked. */

@@ -10,9 +10,8 @@
 // receiver that acked GUEST_CSUM as DATA_VALID; any other receiver gets the
 // checksum completed in its own copy.
 
-import { VirtqueueError } from '@pvkit/virtio-ring';
 import { NET_COUNTER } from './counters.ts';
-import type { NetPort } from './port.ts';
+import { BROKEN, type NetPort } from './port.ts';
 import { type CsumRequest, RxWriter } from './rx-writer.ts';
 import { DROP, FLOOD, LearningSwitch, type SwitchOptions } from './switch-core.ts';
 import { TxFrame, type TxFrameError } from './tx-frame.ts';
@@ -84,15 +83,8 @@ export class SwitchEngine {
     if (q === null) return 0;
     let n = 0;
     for (; n < SWITCH_TX_BUDGET; n++) {
-      let head: number;
-      try {
-        head = q.popHead();
-      } catch (e) {
-        if (!(e instanceof VirtqueueError)) throw e;
-        p.tx.publish(q);
-        p.breakTx(e);
-        return n;
-      }
+      const head = p.popTx(q);
+      if (head === BROKEN) return n;
       if (head < 0) break;
       const malformed = q.chain.error !== null;
       if (!malformed) this.forward(p, nowMs);

@@ -10,12 +10,12 @@
 // the wire go straight into the guest's rx buffers (RxWriter); with none
 // posted they are dropped and counted.
 import { parentPort, workerData } from 'node:worker_threads';
-import { completeChecksum, VirtqueueError } from '@pvkit/virtio-ring';
+import { completeChecksum } from '@pvkit/virtio-ring';
 import { BACKEND_READY, type VirtqueueWorkerData } from '../virtio/worker-data.ts';
 import { NET_COUNTER } from './counters.ts';
 import { MultiDoorbellWait } from './doorbell-wait.ts';
 import type { NicBackendConfig } from './nic-config.ts';
-import { NetPort } from './port.ts';
+import { BROKEN, NetPort } from './port.ts';
 import { NO_CSUM, RxWriter } from './rx-writer.ts';
 import { copySegments, Segments } from './segments.ts';
 import { countTxError } from './switch-engine.ts';
@@ -65,15 +65,8 @@ function serveTx(): void {
   if (q !== null) {
     q.disableNotifications();
     for (let n = 0; n < TX_BATCH; n++) {
-      let head: number;
-      try {
-        head = q.popHead();
-      } catch (e) {
-        if (!(e instanceof VirtqueueError)) throw e;
-        nic.tx.publish(q);
-        nic.breakTx(e);
-        break;
-      }
+      const head = nic.popTx(q);
+      if (head === BROKEN) break;
       if (head < 0) {
         nic.tx.publish(q);
         sleep();
