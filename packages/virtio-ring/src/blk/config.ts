@@ -8,7 +8,7 @@
 // features pvkit never offers, so they are left out (config reads past the
 // end return 0 in the register model, as they would on a device that has no
 // such fields).
-import { BLK_MAX_CAPACITY_SECTORS } from './constants.ts';
+
 import {
   checkRoom,
   checkUint,
@@ -21,7 +21,8 @@ import {
   writeU16,
   writeU32,
   writeU64,
-} from './le.ts';
+} from '../le.ts';
+import { BLK_MAX_CAPACITY_SECTORS } from './constants.ts';
 
 /** Byte offset of every field, nested structs flattened. */
 export const BlkConfigOffset = {

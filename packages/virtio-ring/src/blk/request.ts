@@ -2,7 +2,7 @@
 // and the DISCARD / WRITE_ZEROES segment (VIRTIO 1.2 §5.2.6), plus the
 // GET_ID string. Sectors are numbers (see readU64): exact for every disk
 // whose size in bytes is an exact JS number.
-import { BLK_DWZ_SEGMENT_SIZE, BLK_ID_BYTES, BLK_REQ_HEADER_SIZE } from './constants.ts';
+
 import {
   checkRoom,
   checkUint,
@@ -12,7 +12,8 @@ import {
   U64_MAX_EXACT,
   writeU32,
   writeU64,
-} from './le.ts';
+} from '../le.ts';
+import { BLK_DWZ_SEGMENT_SIZE, BLK_ID_BYTES, BLK_REQ_HEADER_SIZE } from './constants.ts';
 
 /** Field offsets inside the 16-byte request header. */
 export const BlkHeaderOffset = { TYPE: 0, RESERVED: 4, SECTOR: 8 } as const;

@@ -2,19 +2,17 @@
 // net folder: virtio structures are little-endian (network protocols inside
 // the frames are big-endian and handled where they are parsed).
 
+import { readU16, writeU16 } from '../le.ts';
+
 export type ByteView = Uint8Array | DataView;
 
 export function readLe16(b: ByteView, at: number): number {
-  return b instanceof DataView ? b.getUint16(at, true) : b[at] | (b[at + 1] << 8);
+  return b instanceof DataView ? b.getUint16(at, true) : readU16(b, at);
 }
 
 export function writeLe16(b: ByteView, at: number, v: number): void {
-  if (b instanceof DataView) {
-    b.setUint16(at, v, true);
-  } else {
-    b[at] = v & 0xff;
-    b[at + 1] = (v >>> 8) & 0xff;
-  }
+  if (b instanceof DataView) b.setUint16(at, v, true);
+  else writeU16(b, at, v);
 }
 
 export function readU8(b: ByteView, at: number): number {
