@@ -34,6 +34,12 @@ export const DEVICE_CONTROL = {
   needs_reset: 4,
   /** Set by the toolstack at detach: backends stop and release everything. */
   stop: 5,
+  /**
+   * Set by the toolstack: bit q = queue q's backend worker is gone (it died,
+   * or is being replaced). Cleared when a fresh backend is started
+   * (restart); until then Status shows DEVICE_NEEDS_RESET, even after a reset.
+   */
+  backend_down: 6,
   // Written once by describe(), before the model or a backend exists.
   device_id: 8,
   offered_lo: 9,
@@ -100,6 +106,12 @@ export interface DeviceControlSnapshot {
   state: DeviceStateValue;
   features: FeatureSet;
   queues: ControlQueue[];
+  /**
+   * A queue broke (or its backend died) since the last reset: queues the
+   * driver set up before that are stale, and a backend that starts now
+   * must not serve them (it waits for the driver's reset and DRIVER_OK).
+   */
+  needsReset: boolean;
 }
 
 const TWO_32 = 4294967296;
@@ -183,6 +195,27 @@ export class DeviceControl {
     return Atomics.load(this.w, DEVICE_CONTROL.stop) !== 0;
   }
 
+  /** Before fresh backends start on this block again (restart): clear stop. */
+  clearStop(): void {
+    Atomics.store(this.w, DEVICE_CONTROL.stop, 0);
+  }
+
+  /** Queue `index`'s backend is gone: the device needs a reset and cannot come back without one. */
+  setBackendDown(index: number): void {
+    Atomics.or(this.w, DEVICE_CONTROL.backend_down, 1 << index);
+    this.setNeedsReset(index);
+  }
+
+  /** Fresh backends serve every queue again (they bind at the driver's next DRIVER_OK). */
+  clearBackendDown(): void {
+    Atomics.store(this.w, DEVICE_CONTROL.backend_down, 0);
+  }
+
+  /** Bit q: queue q has no backend (setBackendDown). */
+  get backendDown(): number {
+    return Atomics.load(this.w, DEVICE_CONTROL.backend_down);
+  }
+
   // ---- register model ----
 
   /**
@@ -260,11 +293,13 @@ export class DeviceControl {
           used: addr(QUEUE_CONTROL.used_lo),
         });
       }
+      // Read under the seqlock: publish(reset) clears it while the generation is odd.
+      const needsReset = Atomics.load(w, DEVICE_CONTROL.needs_reset) !== 0;
       if (Atomics.load(w, DEVICE_CONTROL.generation) !== g) continue;
       const state = (
         raw === DEVICE_STATE.running || raw === DEVICE_STATE.failed ? raw : DEVICE_STATE.reset
       ) as DeviceStateValue;
-      return { generation: g, state, features, queues };
+      return { generation: g, state, features, queues, needsReset };
     }
   }
 

@@ -26,5 +26,6 @@ export {
   type ExitInfo,
   type ExitReason,
 } from './toolstack/domain.ts';
+export { DeviceRestartError } from './toolstack/device-restart.ts';
 export type { ServiceStats } from './toolstack/service-client.ts';
 export { KERNEL_ENTRY, Vmm, type VmmOptions } from './toolstack/vmm.ts';

@@ -93,7 +93,9 @@ export class VirtqueueBackend {
     this.queue = null;
     let change: QueueChange | null = had ? { kind: 'stopped', reason: 'reset' } : null;
     const q = snap.queues[this.index];
-    if (snap.state === DEVICE_STATE.running && q?.ready) {
+    // Queues set up before a break (or before this backend replaced a dead
+    // one) are stale: serve nothing until the driver resets and sets DRIVER_OK.
+    if (snap.state === DEVICE_STATE.running && q?.ready && !snap.needsReset) {
       try {
         const { eventIdx, indirect } = queueFeatures(snap.features);
         const max = this.control.description().queueMaxSizes[this.index];

@@ -17,6 +17,7 @@ import {
   switchWorkerEntry,
   type ToSwitch,
 } from '@pvkit/backends';
+import { raiseEvent } from '@pvkit/hypercall';
 import { DeviceCounters, type DeviceDescription } from '@pvkit/virtio-ring';
 import type { DeviceAttachContext, DeviceAttachment } from './registry.ts';
 
@@ -33,6 +34,8 @@ class SwitchHandle {
   stopping = false;
   private readonly waiting = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
   private readonly logs = new Map<number, (line: string) => void>();
+  /** What to do for each plugged NIC if the switch dies (tell its driver). */
+  readonly lost = new Map<number, () => void>();
 
   constructor(name: string, worker: Worker) {
     this.name = name;
@@ -45,8 +48,10 @@ class SwitchHandle {
     });
     worker.once('exit', (code) => {
       const why = new Error(`switch ${name} stopped (exit code ${code})`);
-      if (!this.stopping)
+      if (!this.stopping) {
         for (const log of this.logs.values()) log(`${why.message}: its NICs are cut off`);
+        for (const cut of this.lost.values()) cut();
+      }
       for (const w of this.waiting.values()) w.fail(why);
       this.waiting.clear();
       this.stopping = true;
@@ -166,13 +171,21 @@ export async function attachToSwitch(
     await unclaim(h);
     throw e;
   }
+  // A dead switch serves nobody: the driver must see DEVICE_NEEDS_RESET, not hang.
+  h.lost.set(id, () => {
+    for (let q = 0; q < description.queueMaxSizes.length; q++) ctx.control.setBackendDown(q);
+    raiseEvent(new Int32Array(ctx.memory), ctx.evtchn);
+  });
   let detached = false;
   return {
     name: nic,
     counters,
+    // The switch is this NIC's backend (shared with the other NICs plugged into it).
+    workers: [h.worker],
     async detach() {
       if (detached) return;
       detached = true;
+      h.lost.delete(id);
       ctx.control.requestStop();
       await h.request({ t: 'remove', id }).catch(() => undefined); // a dead switch holds nothing
       await unclaim(h);

@@ -98,7 +98,7 @@ export async function attachVirtioBackend(
         if (stopping) return;
         ctx.log(`${spec.name} queue ${w.queue} backend exited (code ${code})`);
         // Nobody serves the queue now: tell the driver, so its requests fail instead of hanging.
-        ctx.control.setNeedsReset(w.queue);
+        ctx.control.setBackendDown(w.queue);
         raiseEvent(new Int32Array(ctx.memory), ctx.evtchn + w.queue);
       });
     }

@@ -6,7 +6,9 @@
 //                                  queue's doorbell so sleeping backends look;
 //   QueueNotify (a kick by trap) -> ring that queue's doorbell;
 //   Status reads                -> DEVICE_NEEDS_RESET once a backend reported
-//                                  a broken queue; after a reset, the old
+//                                  a broken queue, or while a queue's backend
+//                                  is down (died, not yet restarted: the init
+//                                  sequence then fails at DRIVER_OK); after a reset, the old
 //                                  status until every backend has let go of
 //                                  the queues (the driver waits for 0).
 //
@@ -112,12 +114,18 @@ class VirtioModel implements MmioDeviceModel {
 
   read(offset: number): number {
     if (offset === VIRTIO_MMIO.STATUS) {
+      const down = this.control.backendDown;
       if (this.draining.length > 0) {
-        const waiting = !this.control.applied(this.draining) && hostClockMs() < this.drainUntilMs;
+        // A queue whose backend is gone has nobody to let go of it: don't wait for it.
+        const live = this.draining.filter((q) => (down & (1 << q)) === 0);
+        const waiting = !this.control.applied(live) && hostClockMs() < this.drainUntilMs;
         if (waiting) return this.drainingStatus;
         this.draining = [];
       }
-      if (this.control.needsReset && !this.dev.status.has(VIRTIO_STATUS.DEVICE_NEEDS_RESET))
+      // A dead backend keeps the device broken across resets (until a restart),
+      // but a reset still reads back 0: the driver may re-run the init sequence.
+      const broken = this.control.needsReset || (down !== 0 && this.dev.status.value !== 0);
+      if (broken && !this.dev.status.has(VIRTIO_STATUS.DEVICE_NEEDS_RESET))
         this.dev.setNeedsReset();
     }
     return this.dev.read(offset);

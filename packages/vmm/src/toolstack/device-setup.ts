@@ -90,24 +90,23 @@ export async function attachDevices(
   prepared: readonly unknown[],
   hooks: Pick<DeviceAttachContext, 'startWorker' | 'log'>,
 ): Promise<DeviceAttachment[]> {
-  const results = await Promise.allSettled(
-    plans.map((p, i) =>
-      p.backend.attach({
-        domid: dom.domid,
-        domainName: dom.name,
-        memory: dom.memory,
-        doorbells: dom.deviceDoorbells as SharedArrayBuffer,
-        doorbell: p.device.doorbell,
-        evtchn: p.device.evtchn,
-        control: controls[i],
-        entry: p.entry,
-        prepared: prepared[i],
-        index: p.index,
-        startWorker: hooks.startWorker,
-        log: hooks.log,
-      }),
-    ),
-  );
+  const contexts: DeviceAttachContext[] = plans.map((p, i) => ({
+    domid: dom.domid,
+    domainName: dom.name,
+    memory: dom.memory,
+    doorbells: dom.deviceDoorbells as SharedArrayBuffer,
+    doorbell: p.device.doorbell,
+    evtchn: p.device.evtchn,
+    control: controls[i],
+    entry: p.entry,
+    prepared: prepared[i],
+    index: p.index,
+    startWorker: hooks.startWorker,
+    log: hooks.log,
+  }));
+  // Kept: a restart (./device-restart.ts) attaches a fresh backend with the same context.
+  dom.deviceContexts = contexts;
+  const results = await Promise.allSettled(plans.map((p, i) => p.backend.attach(contexts[i])));
   const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {

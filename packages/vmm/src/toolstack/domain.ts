@@ -13,6 +13,7 @@ import {
 import { type DeviceCounters, QUEUE_COUNTER } from '@pvkit/virtio-ring';
 import type { DomainConfig } from '../config/schema.ts';
 import {
+  type DeviceAttachContext,
   type DeviceAttachment,
   type DeviceConfigKey,
   deviceBackendFor,
@@ -88,6 +89,8 @@ export class Domain extends EventEmitter<{
   readonly exited: Promise<ExitInfo>;
   /** @internal */ vcpus: Worker[] = [];
   /** @internal */ devices: DeviceAttachment[] = [];
+  /** @internal What each device's backend was attached with (a restart reuses it). */
+  deviceContexts: DeviceAttachContext[] = [];
   /** @internal The config key of each device, in the order of `devices`. */
   deviceKeys: DeviceConfigKey[] = [];
   /** @internal */ resolveExit!: (e: ExitInfo) => void;

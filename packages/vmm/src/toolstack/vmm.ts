@@ -22,6 +22,7 @@ import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
 import type { DeviceAttachment } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
+import { restartDevice } from './device-restart.ts';
 import { attachDevices, planDevices, prepareDevices } from './device-setup.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
@@ -248,6 +249,18 @@ export class Vmm extends EventEmitter<{
     const first = await Promise.race([dom.exited, late]);
     clearTimeout(timer);
     return first === 'late' ? this.destroy(dom) : first;
+  }
+
+  /**
+   * Start a fresh backend for a device ("vda", "eth0" or its index) of a
+   * live domain, with the same config; the guest resets and re-probes it
+   * (./device-restart.ts). Rejects with DeviceRestartError (ended domain, no
+   * such device, the backend could not start).
+   */
+  restartDevice(domain: number | Domain, device: string | number): Promise<void> {
+    const dom = typeof domain === 'number' ? this.byId.get(domain) : domain;
+    if (!dom) return Promise.reject(new Error(`no domain ${domain}`));
+    return restartDevice(dom, device);
   }
 
   /** Tear the domain down now: its vCPU workers, timers, ports and backends. */
