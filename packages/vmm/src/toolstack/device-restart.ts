@@ -55,7 +55,7 @@ function assertAlive(dom: Domain, what: string): void {
 }
 
 /** Stop (or bury) the backend of one device, start a fresh one, and signal the guest. */
-export function restartDevice(dom: Domain, which: string | number): Promise<void> {
+export async function restartDevice(dom: Domain, which: string | number): Promise<void> {
   assertAlive(dom, String(which));
   const i = findDevice(dom, which);
   let mine = pending.get(dom);

@@ -13,15 +13,19 @@ import {
   type FeatureSet,
   RING_FEATURES,
   VIRTIO_ID_BLOCK,
+  VIRTIO_MMIO,
+  VIRTIO_STATUS,
 } from '@pvkit/virtio-ring';
 import { addBlockDevice } from '../../block/devices.ts';
-import type { BlockDriver, BlockLimits, HwRequest } from '../../block/types.ts';
+import { type BlockDriver, BlockError, type BlockLimits, type HwRequest } from '../../block/types.ts';
 import type { Driver } from '../../devices.ts';
 import type { Kernel } from '../../kernel.ts';
 import { BUSY } from '../../sched.ts';
 import type { DeviceInfo } from '../../start-info.ts';
-import { deviceNeedsReset, probeVirtio, readDeviceConfig } from '../virtio/device.ts';
+import { probeVirtio, readDeviceConfig, type VirtioDevice } from '../virtio/device.ts';
 import type { MmioRegisters } from '../virtio/mmio.ts';
+import { VirtioRecovery } from '../virtio/recovery.ts';
+import { freeQueueMemory, type Virtqueue } from '../virtio/virtqueue.ts';
 import { BlkHwQueue } from './hw-queue.ts';
 
 /** Entries per queue we ask for (clamped to QueueNumMax). */
@@ -52,29 +56,31 @@ export const BLK_DRIVER_FEATURES: FeatureSet = [
   BlkFeature.WRITE_ZEROES,
 ].reduce((acc, b) => acc | blkFeatureMask(b), RING_FEATURES);
 
+/** The most a request submitted while the device is down waits for it to come back. */
+export const BLK_DOWN_WAIT_MS = 10_000;
+
 export class VirtioBlk implements BlockDriver {
   readonly name: string;
   readonly sizeBytes: number;
   readonly readOnly: boolean;
   serial = '';
-  readonly nrQueues: number;
+  nrQueues: number;
   readonly limits: BlockLimits;
-  readonly features: FeatureSet;
+  features: FeatureSet;
   onComplete: (() => void) | null = null;
-  readonly queues: BlkHwQueue[];
-  private readonly regs: MmioRegisters;
+  queues: BlkHwQueue[];
+  /** DEVICE_NEEDS_RESET handling: reset, re-probe (../virtio/recovery.ts). */
+  readonly recovery: VirtioRecovery;
+  /** Down for longer than BLK_DOWN_WAIT_MS: requests fail at once until it is back. */
+  private gaveUp: string | null = null;
+  private readonly kernel: Kernel;
+  private readonly dev: DeviceInfo;
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
+    this.kernel = kernel;
+    this.dev = dev;
     this.name = `vd${String.fromCharCode(97 + (dev.id % 26))}`;
-    const { regs, features, queues } = probeVirtio<number>(kernel, dev, {
-      deviceId: VIRTIO_ID_BLOCK,
-      wanted: BLK_DRIVER_FEATURES,
-      queueCount: (f, table, r) =>
-        has(f, BlkFeature.MQ) ? Math.min(table, Math.max(1, readConfig(r).numQueues)) : 1,
-      queueSize: QUEUE_SIZE,
-      indirectEntries: INDIRECT_ENTRIES,
-    });
-    this.regs = regs;
+    const { regs, features, queues } = this.probe();
     this.features = features;
     const cfg = readConfig(regs);
     this.sizeBytes = cfg.capacity * BLK_SECTOR_SIZE;
@@ -90,8 +96,15 @@ export class VirtioBlk implements BlockDriver {
       flush: has(features, BlkFeature.FLUSH),
     };
     this.nrQueues = queues.length;
-    this.queues = queues.map((vq) => new BlkHwQueue(kernel, vq));
-    for (const q of this.queues) q.vq.onInterrupt(kernel, () => this.interrupt(q));
+    this.queues = this.serve(queues);
+    this.recovery = new VirtioRecovery(kernel, dev, regs, {
+      label: `virtio-blk: ${this.name}`,
+      down: (why) => this.down(why),
+      release: () => {
+        for (const q of this.queues) q.release(kernel);
+      },
+      reprobe: () => this.reprobe(),
+    });
     // Requests in flight: an interrupt will come (wait without a trap); and
     // if no queue's device had to be woken, it is running: poll for it first.
     kernel.sched.addBusyHint(
@@ -112,11 +125,69 @@ export class VirtioBlk implements BlockDriver {
     );
   }
 
+  private probe(): VirtioDevice<number> {
+    return probeVirtio<number>(this.kernel, this.dev, {
+      deviceId: VIRTIO_ID_BLOCK,
+      wanted: BLK_DRIVER_FEATURES,
+      queueCount: (f, table, r) =>
+        has(f, BlkFeature.MQ) ? Math.min(table, Math.max(1, readConfig(r).numQueues)) : 1,
+      queueSize: QUEUE_SIZE,
+      indirectEntries: INDIRECT_ENTRIES,
+    });
+  }
+
+  /** Hardware queues on fresh virtqueues, their interrupts bound. */
+  private serve(vqs: Virtqueue<number>[]): BlkHwQueue[] {
+    const queues = vqs.map((vq) => new BlkHwQueue(this.kernel, vq));
+    for (const q of queues) q.vq.onInterrupt(this.kernel, () => this.interrupt(q));
+    return queues;
+  }
+
+  /** Fail what is in flight; what is submitted now waits (bounded) for the device. */
+  private down(why: string): void {
+    for (const q of this.queues) q.fail(why);
+    const { time } = this.kernel;
+    const since = this.recovery.recoveries;
+    time.add(time.nowNs() + BLK_DOWN_WAIT_MS * 1e6, () => {
+      if (this.recovery.state === 'up' || this.recovery.recoveries !== since) return;
+      this.gaveUp = `${this.name} has been down for ${BLK_DOWN_WAIT_MS / 1000} s (${why})`;
+      this.onComplete?.(); // the waiting requests fail now
+    });
+  }
+
+  /** The init sequence again, on the same limits (a device that changed them stays down). */
+  private reprobe(): MmioRegisters {
+    const { regs, features, queues } = this.probe();
+    const cfg = readConfig(regs);
+    const same =
+      cfg.capacity * BLK_SECTOR_SIZE === this.sizeBytes &&
+      has(features, BlkFeature.RO) === this.readOnly &&
+      has(features, BlkFeature.FLUSH) === this.limits.flush &&
+      queues[0].ring.size - 2 >= this.limits.maxSegments;
+    if (!same) {
+      regs.write(VIRTIO_MMIO.STATUS, regs.read(VIRTIO_MMIO.STATUS) | VIRTIO_STATUS.FAILED);
+      for (const vq of queues) freeQueueMemory(this.kernel, vq.memory);
+      throw new Error('the device came back with other limits');
+    }
+    this.features = features;
+    this.queues = this.serve(queues);
+    this.nrQueues = queues.length;
+    this.gaveUp = null;
+    queueMicrotask(() => this.onComplete?.()); // requests that waited go out now
+    return regs;
+  }
+
   room(q: number): number {
+    if (this.recovery.state === 'down') return this.gaveUp === null ? 0 : 1;
     return this.queues[q].room();
   }
 
   queueRq(q: number, rq: HwRequest): boolean {
+    if (this.recovery.state === 'down') {
+      if (this.gaveUp === null) return false;
+      rq.done(new BlockError('device-broken', this.gaveUp));
+      return true;
+    }
     if (rq.op === 'flush' && !this.limits.flush) {
       rq.done(null); // no volatile cache offered: every completed write is stable already
       return true;
@@ -126,8 +197,9 @@ export class VirtioBlk implements BlockDriver {
 
   private interrupt(q: BlkHwQueue): void {
     // An event with nothing to reap is how a broken device speaks: ask Status (a trap).
-    if (q.complete() === 0 && q.broken === null && deviceNeedsReset(this.regs))
-      for (const hq of this.queues) hq.fail('the device needs a reset (DEVICE_NEEDS_RESET)');
+    if (q.complete() === 0 && q.broken === null) this.recovery.check();
+    // A lie in the used ring breaks the queue: the device must be reset too.
+    if (q.broken !== null) this.recovery.fail(q.broken);
     this.onComplete?.(); // refill the ring first: the device keeps working meanwhile
     while (q.broken === null && !q.vq.delayInterrupt(DELAY_FROM)) {
       q.complete();

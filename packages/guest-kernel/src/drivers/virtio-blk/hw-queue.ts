@@ -25,7 +25,7 @@ import {
 } from '@pvkit/virtio-ring';
 import { BlockError, type BlockOp, type HwRequest } from '../../block/types.ts';
 import type { Kernel } from '../../kernel.ts';
-import type { Virtqueue } from '../virtio/virtqueue.ts';
+import { freeQueueMemory, type Virtqueue } from '../virtio/virtqueue.ts';
 
 const SLOT_SIZE = 64;
 const SLOT_STATUS = 16;
@@ -173,6 +173,13 @@ export class BlkHwQueue {
       this.fail(`the device broke its used ring: ${e.message}`);
     }
     return n;
+  }
+
+  /** After a reset (Status read 0): give the ring and slot pages back. */
+  release(kernel: Kernel): void {
+    this.fail('the device was reset');
+    kernel.mm.release(this.slots, Math.ceil((this.vq.ring.size * SLOT_SIZE) / PAGE_SIZE));
+    freeQueueMemory(kernel, this.vq.memory);
   }
 
   /** The device is unusable: fail everything in flight and everything after. */

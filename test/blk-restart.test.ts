@@ -1,0 +1,127 @@
+// A disk whose backend died comes back (issue 7): the requests in flight
+// fail (the app sees the error), Vmm.restartDevice starts a fresh backend on
+// the same image, the guest's driver resets the device and re-probes it,
+// and what was written and flushed before the crash reads back intact.
+// Workers and file descriptors are back to the baseline after destroy.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { DeviceRestartError, type DomainConfig } from '../packages/vmm/src/index.ts';
+import { hostPattern, lineOf, useScratchDir, useVmm, within } from './support/blk-harness.ts';
+
+const vmm = useVmm();
+const dir = useScratchDir();
+
+function domain(name: string, apps: string[]): DomainConfig {
+  return {
+    name,
+    memory: 16 << 20,
+    vcpus: 1,
+    cmdline: '',
+    apps,
+    disks: [{ path: `${name}.img`, size: '4M', create: true }],
+    nics: [],
+    baseDir: dir.path,
+  };
+}
+
+function openFiles(): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const indexOf = (log: string[], re: RegExp) => log.findLastIndex((l) => re.test(l));
+
+test('kill the backend mid-I/O, restart it: the guest re-probes, flushed data is intact', async () => {
+  const v = vmm();
+  const image = join(dir.path, 'rs.img');
+  const [dom] = await v.createDomains([
+    domain('rs', [
+      // Acknowledged (written and flushed), then reads until the backend dies.
+      'seq blkverify vda size=1M seed=7 ; blkbench vda rand read bs=4k qd=4 time=20',
+      // Starts after the crash: waits for the device, then checks and writes more.
+      'seq sleep 4 ; blkverify vda check size=1M seed=7 ; blkverify vda size=1M offset=1M seed=9',
+    ]),
+  ]);
+  v.start(dom);
+  await lineOf(dom, /^blkverify: vda: ok, 1048576 bytes at 0/);
+  await new Promise((r) => setTimeout(r, 100)); // blkbench's reads are flowing
+  await dom.devices[0].workers?.[0].terminate();
+  await lineOf(dom, /^blkbench: read at \d+ failed: device-broken/);
+  expect(v.workerCount()).toBe(2); // the service and the vCPU: the backend is gone
+  await within(v.restartDevice(dom, 'vda'), 10_000, 'restartDevice');
+  expect(v.workerCount()).toBe(3);
+  const exit = await within(dom.exited, 20_000, 'the guest after the restart');
+  const log = dom.consoleLog;
+  expect(exit, dom.consoleText()).toEqual({ reason: 'poweroff', code: 1 }); // app 0 saw the error
+  expect(log).toContain('app 1 (seq sleep 4 ; blkverify vda check size=1M seed=7 ; blkverify vda size=1M offset=1M seed=9) exited with 0');
+  // The kernel logged the reset and the re-probe, after the restart and before app 1's I/O.
+  const restarted = indexOf(log, /^vmm: vda: backend restarted/);
+  const reprobed = indexOf(log, /^virtio-blk: vda: re-probed after a reset \(recovery 1\)/);
+  const checked = indexOf(log, /^blkverify: vda: ok, 1048576 bytes at 0 match seed 7/);
+  expect(indexOf(log, /^virtio-blk: vda: the device needs a reset.*; resetting the device/)).toBeGreaterThan(0);
+  expect(restarted).toBeGreaterThan(0);
+  expect(reprobed).toBeGreaterThan(restarted);
+  expect(checked).toBeGreaterThan(reprobed);
+  // On the host: both patterns are on disk.
+  const bytes = readFileSync(image);
+  expect(bytes.subarray(0, 1 << 20).equals(hostPattern(7, 0, 1 << 20))).toBe(true);
+  expect(bytes.subarray(1 << 20, 2 << 20).equals(hostPattern(9, 1 << 20, 1 << 20))).toBe(true);
+  expect(v.workerCount()).toBe(1); // the service only
+  expect(openFiles()).not.toContain(image);
+}, 60_000);
+
+test('restart twice: a live backend, then a dead one; the app never notices but waits', async () => {
+  const v = vmm();
+  const image = join(dir.path, 'tw.img');
+  const [dom] = await v.createDomains([
+    domain('tw', [
+      'seq blkio vda write=0,256k,3 flush ; sleep 3 ; blkio vda check=0,256k,3 write=256k,256k,4 flush check=256k,256k,4',
+    ]),
+  ]);
+  v.start(dom);
+  await lineOf(dom, /^blkio: step 1 flush: ok/);
+  await within(v.restartDevice(dom, 'vda'), 10_000, 'first restart (live backend)');
+  await lineOf(dom, /^virtio-blk: vda: re-probed after a reset \(recovery 1\)/);
+  await dom.devices[0].workers?.[0].terminate();
+  await lineOf(dom, /^vmm: vda queue 0 backend exited/);
+  // Two restarts at once are run one after the other.
+  await within(
+    Promise.all([v.restartDevice(dom, 'vda'), v.restartDevice(dom, 0)]),
+    15_000,
+    'second and third restart',
+  );
+  expect(await within(dom.exited, 20_000, 'exit'), dom.consoleText()).toEqual({
+    reason: 'poweroff',
+    code: 0,
+  });
+  expect(dom.consoleLog.filter((l) => /^vmm: vda: backend restarted/.test(l))).toHaveLength(3);
+  expect(indexOf(dom.consoleLog, /^blkio: step 3 check=256k,256k,4: ok/)).toBeGreaterThan(0);
+  expect(readFileSync(image).subarray(0, 256 << 10).equals(hostPattern(3, 0, 256 << 10))).toBe(
+    true,
+  );
+  expect(v.workerCount()).toBe(1);
+  expect(openFiles()).not.toContain(image);
+}, 60_000);
+
+test('restarting a device of an ended domain, or one that does not exist: a clear error', async () => {
+  const v = vmm();
+  const [dom] = await v.createDomains([domain('gone', ['blkio vda info'])]);
+  v.start(dom);
+  await within(dom.exited, 15_000, 'exit');
+  await expect(v.restartDevice(dom, 'vda')).rejects.toThrow(
+    /^gone: the domain has ended \(shutdown\); cannot restart vda$/,
+  );
+  await expect(v.restartDevice(dom.domid, 'vda')).rejects.toBeInstanceOf(DeviceRestartError);
+  await expect(v.restartDevice(999, 'vda')).rejects.toThrow(/no domain 999/);
+  const [live] = await v.createDomains([domain('live', ['sleep 5'])]);
+  await expect(v.restartDevice(live, 'vdz')).rejects.toThrow(
+    /^live: no device "vdz" \(devices: vda\)$/,
+  );
+  expect(v.workerCount()).toBe(2); // service + live's backend; nothing started by the failures
+});
