@@ -59,13 +59,22 @@ test('kill the backend mid-I/O, restart it: the guest re-probes, flushed data is
   const exit = await within(dom.exited, 20_000, 'the guest after the restart');
   const log = dom.consoleLog;
   expect(exit, dom.consoleText()).toEqual({ reason: 'poweroff', code: 1 }); // app 0 saw the error
-  expect(log).toContain('app 1 (seq sleep 4 ; blkverify vda check size=1M seed=7 ; blkverify vda size=1M offset=1M seed=9) exited with 0');
+  expect(log).toContain(
+    'app 1 (seq sleep 4 ; blkverify vda check size=1M seed=7 ; blkverify vda size=1M offset=1M seed=9) exited with 0',
+  );
   // The kernel logged the reset and the re-probe, after the restart and before app 1's I/O.
   const restarted = indexOf(log, /^vmm: vda: backend restarted/);
   const reprobed = indexOf(log, /^virtio-blk: vda: re-probed after a reset \(recovery 1\)/);
   const checked = indexOf(log, /^blkverify: vda: ok, 1048576 bytes at 0 match seed 7/);
-  expect(indexOf(log, /^virtio-blk: vda: the device needs a reset.*; resetting the device/)).toBeGreaterThan(0);
-  expect(restarted).toBeGreaterThan(0);
+  expect(
+    indexOf(log, /^virtio-blk: vda: the device needs a reset.*; resetting the device/),
+  ).toBeGreaterThan(0);
+  // Before the restart the re-probe found the backend still gone, and waited.
+  const waited = log.findIndex((l) =>
+    /^virtio-blk: vda: re-probe failed \(device-needs-reset/.test(l),
+  );
+  expect(waited).toBeGreaterThan(0);
+  expect(restarted).toBeGreaterThan(waited);
   expect(reprobed).toBeGreaterThan(restarted);
   expect(checked).toBeGreaterThan(reprobed);
   // On the host: both patterns are on disk.
@@ -102,9 +111,11 @@ test('restart twice: a live backend, then a dead one; the app never notices but 
   });
   expect(dom.consoleLog.filter((l) => /^vmm: vda: backend restarted/.test(l))).toHaveLength(3);
   expect(indexOf(dom.consoleLog, /^blkio: step 3 check=256k,256k,4: ok/)).toBeGreaterThan(0);
-  expect(readFileSync(image).subarray(0, 256 << 10).equals(hostPattern(3, 0, 256 << 10))).toBe(
-    true,
-  );
+  expect(
+    readFileSync(image)
+      .subarray(0, 256 << 10)
+      .equals(hostPattern(3, 0, 256 << 10)),
+  ).toBe(true);
   expect(v.workerCount()).toBe(1);
   expect(openFiles()).not.toContain(image);
 }, 60_000);

@@ -18,6 +18,7 @@ export {
   unregisterDeviceBackend,
 } from './devices/registry.ts';
 export { CALL_NAMES } from './service/dispatch.ts';
+export { DeviceRestartError } from './toolstack/device-restart.ts';
 export {
   type DeviceStats,
   Domain,
@@ -26,6 +27,5 @@ export {
   type ExitInfo,
   type ExitReason,
 } from './toolstack/domain.ts';
-export { DeviceRestartError } from './toolstack/device-restart.ts';
 export type { ServiceStats } from './toolstack/service-client.ts';
 export { KERNEL_ENTRY, Vmm, type VmmOptions } from './toolstack/vmm.ts';

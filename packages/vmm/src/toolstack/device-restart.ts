@@ -6,11 +6,12 @@
 // The order matters, because the guest's driver may be anywhere in its
 // own recovery when this runs:
 //
-//   1. every queue is marked "backend down" (DeviceControl.setBackendDown):
-//      Status shows DEVICE_NEEDS_RESET, even across the driver's resets, so
-//      a driver that re-probes now fails at DRIVER_OK and waits;
-//   2. the old backend is stopped (a dead one only awaited) and the stop
-//      word cleared;
+//   1. the old backend is stopped (a dead one only awaited): nothing of it
+//      touches the old rings any more;
+//   2. every queue is marked "backend down" (DeviceControl.setBackendDown)
+//      and the guest signalled: Status shows DEVICE_NEEDS_RESET, even across
+//      the driver's resets, so the driver fails what was in flight, and a
+//      re-probe now fails at DRIVER_OK and waits. The stop word is cleared;
 //   3. the device type attaches a fresh backend with the context of the
 //      first attach. Its queue backends read the control block but bind to
 //      no queue the driver set up before the break (snapshot.needsReset):
@@ -79,9 +80,11 @@ async function restartNow(dom: Domain, i: number): Promise<void> {
   if (!ctx || !type) throw new DeviceRestartError(`${dom.name}: ${name} cannot be restarted`);
   const queues = ctx.control.nrQueues;
   const signal = () => raiseEvent(new Int32Array(ctx.memory), ctx.evtchn);
+  // Stopped first: once a queue is marked down, the driver's reset no longer
+  // waits for its backend to let go of the rings, so none may hold them.
+  await old.detach();
   for (let q = 0; q < queues; q++) ctx.control.setBackendDown(q);
   signal(); // requests in flight on the old backend fail now, instead of waiting for it
-  await old.detach();
   ctx.control.clearStop();
   let fresh: Awaited<ReturnType<typeof type.attach>>;
   try {

@@ -17,7 +17,12 @@ import {
   VIRTIO_STATUS,
 } from '@pvkit/virtio-ring';
 import { addBlockDevice } from '../../block/devices.ts';
-import { type BlockDriver, BlockError, type BlockLimits, type HwRequest } from '../../block/types.ts';
+import {
+  type BlockDriver,
+  BlockError,
+  type BlockLimits,
+  type HwRequest,
+} from '../../block/types.ts';
 import type { Driver } from '../../devices.ts';
 import type { Kernel } from '../../kernel.ts';
 import { BUSY } from '../../sched.ts';

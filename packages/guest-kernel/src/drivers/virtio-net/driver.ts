@@ -29,7 +29,9 @@ import {
   PVKIT_NET_CONFIG_TOTAL,
   RING_FEATURES,
   VIRTIO_F,
+  VIRTIO_MMIO,
   VIRTIO_NET_DEVICE_ID,
+  VIRTIO_STATUS,
 } from '@pvkit/virtio-ring';
 import type { Driver } from '../../devices.ts';
 import type { Kernel } from '../../kernel.ts';
@@ -42,7 +44,10 @@ import {
 } from '../../net/index.ts';
 import { kernelNet, type NetDevice } from '../../netif/kernel-net.ts';
 import type { DeviceInfo } from '../../start-info.ts';
-import { probeVirtio, readDeviceConfig } from '../virtio/device.ts';
+import { probeVirtio, readDeviceConfig, type VirtioProbeOptions } from '../virtio/device.ts';
+import type { MmioRegisters } from '../virtio/mmio.ts';
+import { VirtioRecovery } from '../virtio/recovery.ts';
+import { freeQueueMemory, type Virtqueue } from '../virtio/virtqueue.ts';
 import { NetRx } from './rx.ts';
 import { NetTx, TX_SLOT_SIZE } from './tx.ts';
 
@@ -95,12 +100,17 @@ export class VirtioNet implements NetDevice {
   readonly mtu: number;
   readonly linkUp: boolean;
   readonly ip: IpConfig | null;
-  readonly rx: NetRx;
-  readonly tx: NetTx;
+  /** Both rings are replaced when the device is reset and re-probed (../virtio/recovery.ts). */
+  rx: NetRx;
+  tx: NetTx;
   readonly link: NetLink;
+  /** DEVICE_NEEDS_RESET handling: the stack keeps its sockets; frames go out again once it is back. */
+  readonly recovery: VirtioRecovery;
   private readonly txPollNs: number;
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
+  private readonly probeOpts: VirtioProbeOptions;
+  private readonly rxOpts: ConstructorParameters<typeof NetRx>[2];
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
     this.name = `eth${dev.id}`;
@@ -109,12 +119,13 @@ export class VirtioNet implements NetDevice {
     let wanted = NET_DRIVER_FEATURES;
     if (!opts.csum) wanted &= ~netFeatures('CSUM', 'GUEST_CSUM');
     if (!opts.mrg) wanted &= ~netFeatures('MRG_RXBUF');
-    const { regs, features, queues } = probeVirtio<number>(kernel, dev, {
+    this.probeOpts = {
       deviceId: VIRTIO_NET_DEVICE_ID,
       wanted,
       queueCount: () => 2,
       queueSize: queueSizeFor(kernel.mm.free, opts.rxBuf),
-    });
+    };
+    const { regs, features, queues } = probeVirtio<number>(kernel, dev, this.probeOpts);
     this.features = features;
     const has = (n: Parameters<typeof hasNetFeature>[1]) => hasNetFeature(features, n);
     const raw = readDeviceConfig(regs, PVKIT_NET_CONFIG_TOTAL);
@@ -136,19 +147,53 @@ export class VirtioNet implements NetDevice {
       transmit: (frame, o) => this.tx.transmit(frame, o),
     };
     const net = kernelNet(kernel);
-    this.rx = new NetRx(kernel, queues[0], {
+    this.rxOpts = {
       bufSize: Math.max(minBuf, opts.rxBuf),
       mergeable,
       guestCsum: has('GUEST_CSUM'),
       deliver: (b, o, l, v) => this.iface?.receiveAt(b, o, l, v),
-    });
+    };
+    this.rx = new NetRx(kernel, queues[0], this.rxOpts);
     this.tx = new NetTx(kernel, queues[1], csum);
     this.iface = net.addNic(this, this.ip, this.linkUp).iface;
-    queues[0].onInterrupt(kernel, () => {
-      if (this.rx.poll() > 0) net.rearm();
+    this.recovery = new VirtioRecovery(kernel, dev, regs, {
+      label: `virtio-net: ${this.name}`,
+      down: (why) => {
+        this.rx.broken ??= why;
+        this.tx.fail(why);
+      },
+      release: () => {
+        this.rx.release(kernel);
+        this.tx.release(kernel);
+      },
+      reprobe: () => this.reprobe(kernel, dev),
     });
-    // Frames may have arrived between DRIVER_OK and now.
+    this.serveRx(kernel, queues[0]);
+  }
+
+  /** Bind the rx interrupt; frames may have arrived between DRIVER_OK and now. */
+  private serveRx(kernel: Kernel, vq: Virtqueue<number>): void {
+    const net = kernelNet(kernel);
+    vq.onInterrupt(kernel, () => {
+      if (this.rx.poll() > 0) net.rearm();
+      else if (this.rx.broken !== null) this.recovery.fail(this.rx.broken);
+      else this.recovery.check(); // nothing to take: is the device asking for a reset? (a trap)
+    });
     if (this.rx.poll() > 0) net.rearm();
+  }
+
+  /** The init sequence again: fresh rings, the rx ring refilled; the same features or stay down. */
+  private reprobe(kernel: Kernel, dev: DeviceInfo): MmioRegisters {
+    const { regs, features, queues } = probeVirtio<number>(kernel, dev, this.probeOpts);
+    if (features !== this.features) {
+      regs.write(VIRTIO_MMIO.STATUS, regs.read(VIRTIO_MMIO.STATUS) | VIRTIO_STATUS.FAILED);
+      for (const vq of queues) freeQueueMemory(kernel, vq.memory);
+      throw new Error('the device came back with other features');
+    }
+    this.rx = new NetRx(kernel, queues[0], this.rxOpts);
+    this.tx = new NetTx(kernel, queues[1], hasNetFeature(features, 'CSUM'));
+    this.serveRx(kernel, queues[0]);
+    return regs;
   }
 
   txRoom(): number {

@@ -17,7 +17,7 @@ import {
   NetHdrOffset,
 } from '@pvkit/virtio-ring';
 import type { Kernel } from '../../kernel.ts';
-import type { Virtqueue } from '../virtio/virtqueue.ts';
+import { freeQueueMemory, type Virtqueue } from '../virtio/virtqueue.ts';
 
 export type FrameHandler = (buf: Uint8Array, off: number, len: number, dataValid: boolean) => void;
 
@@ -94,6 +94,13 @@ export class NetRx {
       this.broken = `the device broke the rx used ring: ${e.message}`;
     }
     return n;
+  }
+
+  /** After a reset (Status read 0): give the buffers and the ring back. */
+  release(kernel: Kernel): void {
+    this.broken ??= 'the device was reset';
+    kernel.mm.release(this.base, Math.ceil((this.vq.ring.size * this.bufSize) / 4096));
+    freeQueueMemory(kernel, this.vq.memory);
   }
 
   /** One used buffer of `len` bytes at `addr`: a whole frame, or part of a merged one. */

@@ -8,7 +8,7 @@ import { DeviceFaultError, NET_HDR_SIZE, NetHdrFlag, NetHdrOffset } from '@pvkit
 import type { Kernel } from '../../kernel.ts';
 import type { TxOptions } from '../../net/index.ts';
 import { WaitQueue } from '../../sched.ts';
-import type { Virtqueue } from '../virtio/virtqueue.ts';
+import { freeQueueMemory, type Virtqueue } from '../virtio/virtqueue.ts';
 
 /** A tx slot: header + the largest frame (1514) fits, 16-byte aligned. */
 export const TX_SLOT_SIZE = 2048;
@@ -132,6 +132,19 @@ export class NetTx {
       if (this.vq.ring.enableInterrupts()) continue; // used entries already waiting
       await this.roomWaiters.wait();
     }
+  }
+
+  /** The device went down: nothing more goes out on this ring; senders waiting for room return. */
+  fail(why: string): void {
+    if (this.broken === null) this.broken = why;
+    this.roomWaiters.wakeAll();
+  }
+
+  /** After a reset (Status read 0): give the slots and the ring back. */
+  release(kernel: Kernel): void {
+    this.fail('the device was reset');
+    kernel.mm.release(this.base, Math.ceil((this.vq.ring.size * TX_SLOT_SIZE) / 4096));
+    freeQueueMemory(kernel, this.vq.memory);
   }
 
   private interrupt(): void {
