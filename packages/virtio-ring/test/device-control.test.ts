@@ -56,7 +56,25 @@ describe('DeviceControl', () => {
       state: DEVICE_STATE.running,
       features: (1n << 32n) | 5n,
       queues: [{ index: 0, ready: false, size: 0, desc: 0, avail: 0, used: 0 }, q],
+      needsReset: false,
     });
+  });
+
+  test('a dead backend: backend_down bits, needs-reset in the snapshot until a reset, stop cleared for a restart', () => {
+    const c = DeviceControl.create(2);
+    c.publish(DEVICE_STATE.running, 0n, []);
+    c.setBackendDown(1);
+    expect(c.backendDown).toBe(0b10);
+    // A backend that starts now must not serve the queues of before the break.
+    expect(c.snapshot().needsReset).toBe(true);
+    c.publish(DEVICE_STATE.reset, 0n, []);
+    expect(c.snapshot().needsReset).toBe(false);
+    expect(c.backendDown).toBe(0b10); // only a restart clears it, not the driver's reset
+    c.requestStop();
+    c.clearStop();
+    c.clearBackendDown();
+    expect(c.stopRequested).toBe(false);
+    expect(c.backendDown).toBe(0);
   });
 
   test('an unknown state word reads as reset (the block is shared memory)', () => {

@@ -110,6 +110,21 @@ describe('the virtio register model', () => {
     expect(regs.read(VIRTIO_MMIO.STATUS)).toBe(0);
   });
 
+  test('a dead backend: the reset reads 0 at once, the init fails at DRIVER_OK until a restart', () => {
+    const { control, regs } = device();
+    expect(init(regs).ok).toBe(true);
+    control.setBackendDown(0); // its worker died: nobody will ack the reset
+    expect(regs.read(VIRTIO_MMIO.STATUS) & VIRTIO_STATUS.DEVICE_NEEDS_RESET).not.toBe(0);
+    regs.write(VIRTIO_MMIO.STATUS, 0);
+    expect(regs.read(VIRTIO_MMIO.STATUS)).toBe(0); // no waiting for the dead one
+    expect(init(regs)).toMatchObject({ ok: false, failure: 'device-needs-reset' });
+    control.clearBackendDown(); // restarted
+    regs.write(VIRTIO_MMIO.STATUS, 0);
+    expect(regs.read(VIRTIO_MMIO.STATUS)).toBe(0);
+    expect(init(regs)).toEqual({ ok: true, features: RING_FEATURES });
+    expect(control.snapshot()).toMatchObject({ state: DEVICE_STATE.running, needsReset: false });
+  });
+
   test('a device whose backend never described it is absent: -ENODEV', () => {
     const { model } = device(false) as { model: MmioDeviceModel };
     expect(model.read(VIRTIO_MMIO.MAGIC_VALUE)).toBe(-ERRNO.ENODEV);
