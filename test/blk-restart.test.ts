@@ -136,3 +136,28 @@ test('restarting a device of an ended domain, or one that does not exist: a clea
   );
   expect(v.workerCount()).toBe(2); // service + live's backend; nothing started by the failures
 });
+
+test('a device never restarted: requests submitted while it is down wait, then fail clearly', async () => {
+  const v = vmm();
+  const [dom] = await v.createDomains([
+    {
+      ...domain('down', ['seq blkio vda write=0,64k,1 flush ; sleep 1 ; blkio vda !check=0,64k,1']),
+      cmdline: 'blk.downwait=300',
+    },
+  ]);
+  v.start(dom);
+  await lineOf(dom, /^blkio: step 1 flush: ok/);
+  await dom.devices[0].workers?.[0].terminate();
+  expect(await within(dom.exited, 15_000, 'exit'), dom.consoleText()).toEqual({
+    reason: 'poweroff',
+    code: 0,
+  });
+  expect(
+    dom.consoleLog.some((l) =>
+      /^blkio: step 0 !check=0,64k,1: failed as expected: device-broken: vda has been down for 300 ms/.test(
+        l,
+      ),
+    ),
+  ).toBe(true);
+  expect(v.workerCount()).toBe(1);
+});

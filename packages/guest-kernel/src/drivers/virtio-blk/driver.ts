@@ -61,8 +61,16 @@ export const BLK_DRIVER_FEATURES: FeatureSet = [
   BlkFeature.WRITE_ZEROES,
 ].reduce((acc, b) => acc | blkFeatureMask(b), RING_FEATURES);
 
-/** The most a request submitted while the device is down waits for it to come back. */
+/**
+ * The most a request submitted while the device is down waits for it to
+ * come back (kernel command line `blk.downwait=ms`); then it fails.
+ */
 export const BLK_DOWN_WAIT_MS = 10_000;
+
+function downWaitMs(cmdline: string): number {
+  const m = /(?:^|\s)blk\.downwait=(\d+)(?:\s|$)/.exec(cmdline);
+  return m ? Number(m[1]) : BLK_DOWN_WAIT_MS;
+}
 
 export class VirtioBlk implements BlockDriver {
   readonly name: string;
@@ -151,11 +159,12 @@ export class VirtioBlk implements BlockDriver {
   /** Fail what is in flight; what is submitted now waits (bounded) for the device. */
   private down(why: string): void {
     for (const q of this.queues) q.fail(why);
-    const { time } = this.kernel;
+    const { time, info } = this.kernel;
     const since = this.recovery.recoveries;
-    time.add(time.nowNs() + BLK_DOWN_WAIT_MS * 1e6, () => {
+    const ms = downWaitMs(info.cmdline);
+    time.add(time.nowNs() + ms * 1e6, () => {
       if (this.recovery.state === 'up' || this.recovery.recoveries !== since) return;
-      this.gaveUp = `${this.name} has been down for ${BLK_DOWN_WAIT_MS / 1000} s (${why})`;
+      this.gaveUp = `${this.name} has been down for ${ms} ms (${why}); not waiting for it any more`;
       this.onComplete?.(); // the waiting requests fail now
     });
   }

@@ -177,7 +177,9 @@ export class VirtioNet implements NetDevice {
     vq.onInterrupt(kernel, () => {
       if (this.rx.poll() > 0) net.rearm();
       else if (this.rx.broken !== null) this.recovery.fail(this.rx.broken);
-      else this.recovery.check(); // nothing to take: is the device asking for a reset? (a trap)
+      // Nothing to take: is the device asking for a reset? (a trap; the
+      // one event a dead backend's toolstack raises must not be missed)
+      else this.recovery.check();
     });
     if (this.rx.poll() > 0) net.rearm();
   }
