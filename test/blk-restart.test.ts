@@ -161,3 +161,35 @@ test('a device never restarted: requests submitted while it is down wait, then f
   ).toBe(true);
   expect(v.workerCount()).toBe(1);
 });
+
+test('"restart": "on-failure:1": the first death is restarted by the VMM, the second is not', async () => {
+  const v = vmm();
+  const [dom] = await v.createDomains([
+    {
+      ...domain('auto', [
+        'seq blkio vda write=0,64k,5 flush ; sleep 3 ; blkio vda check=0,64k,5 ; sleep 3 ; blkio vda !check=0,64k,5',
+      ]),
+      disks: [{ path: 'auto.img', size: '4M', create: true, restart: 'on-failure:1' }],
+      cmdline: 'blk.downwait=1500',
+    },
+  ]);
+  v.start(dom);
+  await lineOf(dom, /^blkio: step 1 flush: ok/);
+  await dom.devices[0].workers?.[0].terminate();
+  await lineOf(dom, /^virtio-blk: vda: re-probed after a reset \(recovery 1\)/);
+  await lineOf(dom, /^blkio: step 0 check=0,64k,5: ok/).catch((e: unknown) => {
+    throw new Error(`${String(e)}\n${dom.consoleText()}`);
+  });
+  await dom.devices[0].workers?.[0].terminate();
+  expect(await within(dom.exited, 15_000, 'exit'), dom.consoleText()).toEqual({
+    reason: 'poweroff',
+    code: 0,
+  });
+  const log = dom.consoleLog;
+  expect(log).toContain('vmm: vda: restarting the backend (restart: on-failure, 1 of 1)');
+  expect(log).toContain('vmm: vda: backend died again; not restarting it (restart limit 1)');
+  expect(
+    log.some((l) => /^blkio: step 0 !check=0,64k,5: failed as expected: device-broken/.test(l)),
+  ).toBe(true);
+  expect(v.workerCount()).toBe(1);
+});

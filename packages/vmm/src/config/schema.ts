@@ -5,6 +5,7 @@
 import { appCommandError } from '@pvkit/guest-kernel';
 import { MAX_DOMAIN_NAME, MAX_GUEST_CMDLINE } from '@pvkit/hypercall';
 import { DEVICE_CONFIG_KEYS, type DeviceConfigKey, deviceBackendFor } from '../devices/registry.ts';
+import { splitRestart } from './restart.ts';
 import { parseMemorySize } from './size.ts';
 
 export interface DomainConfig {
@@ -64,7 +65,9 @@ function devices(key: DeviceConfigKey, v: unknown, at: string): Record<string, u
     );
   return v.map((entry, i) => {
     if (!isObject(entry)) throw new ConfigError(`${at}.${key}[${i}]: must be an object`);
-    const err = backend.validate(entry);
+    const own = splitRestart(entry); // "restart" is the toolstack's (./restart.ts)
+    if (typeof own.policy === 'string') throw new ConfigError(`${at}.${key}[${i}]: ${own.policy}`);
+    const err = backend.validate(own.entry);
     if (err) throw new ConfigError(`${at}.${key}[${i}]: ${err}`);
     return entry;
   });

@@ -175,6 +175,7 @@ export async function attachToSwitch(
   h.lost.set(id, () => {
     for (let q = 0; q < description.queueMaxSizes.length; q++) ctx.control.setBackendDown(q);
     raiseEvent(new Int32Array(ctx.memory), ctx.evtchn);
+    ctx.backendDied?.();
   });
   let detached = false;
   return {

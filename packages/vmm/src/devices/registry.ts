@@ -52,6 +52,11 @@ export interface DeviceAttachContext {
   startWorker(entryFile: string, workerData: unknown, transferList?: TransferListItem[]): Worker;
   /** A line on the domain's console log, from the VMM (problems with the backend). */
   log(line: string): void;
+  /**
+   * The backend died on its own (not at detach): call after marking the
+   * queues down and raising the event. The toolstack may restart it.
+   */
+  backendDied?(): void;
 }
 
 export interface DeviceAttachment {

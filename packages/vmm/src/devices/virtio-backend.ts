@@ -100,6 +100,7 @@ export async function attachVirtioBackend(
         // Nobody serves the queue now: tell the driver, so its requests fail instead of hanging.
         ctx.control.setBackendDown(w.queue);
         raiseEvent(new Int32Array(ctx.memory), ctx.evtchn + w.queue);
+        ctx.backendDied?.();
       });
     }
     await Promise.all(ready);

@@ -105,3 +105,27 @@ async function restartNow(dom: Domain, i: number): Promise<void> {
   ctx.log(`${name}: backend restarted; the guest must reset the device`);
   signal();
 }
+
+/**
+ * A backend died on its own: restart it if its "restart" policy allows one
+ * more (../config/restart.ts); say on the console either way.
+ */
+export function restartOnFailure(dom: Domain, i: number): void {
+  const policy = dom.restartPolicies[i];
+  const ctx = dom.deviceContexts[i];
+  if (!policy || !ctx || !dom.alive || policy.maxRestarts === 0) return;
+  const name = dom.devices[i]?.name ?? `device ${i}`;
+  const done = dom.autoRestarts[i] ?? 0;
+  if (done >= policy.maxRestarts) {
+    ctx.log(`${name}: backend died again; not restarting it (restart limit ${policy.maxRestarts})`);
+    return;
+  }
+  dom.autoRestarts[i] = done + 1;
+  ctx.log(
+    `${name}: restarting the backend (restart: on-failure, ${done + 1} of ${policy.maxRestarts})`,
+  );
+  restartDevice(dom, i).catch((e: unknown) => {
+    if (dom.alive)
+      ctx.log(`${name}: automatic restart failed: ${e instanceof Error ? e.message : String(e)}`);
+  });
+}

@@ -4,6 +4,7 @@
 import { DEVICE_FLAG, NR_EVENT_CHANNELS } from '@pvkit/hypercall';
 import type { DeviceControl } from '@pvkit/virtio-ring';
 import type { DeviceEntry } from '../boot/guest-memory.ts';
+import { type RestartPolicy, splitRestart } from '../config/restart.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import {
   DEVICE_CONFIG_KEYS,
@@ -20,7 +21,9 @@ const MAX_DEVICE_PORTS = NR_EVENT_CHANNELS / 2;
 export interface DevicePlan {
   key: (typeof DEVICE_CONFIG_KEYS)[number];
   backend: DeviceBackendType;
+  /** The config entry without the toolstack's own "restart" key. */
   entry: Record<string, unknown>;
+  restart: RestartPolicy;
   index: number;
   device: DeviceEntry;
 }
@@ -32,8 +35,10 @@ export function planDevices(config: DomainConfig): DevicePlan[] {
   let bell = 0;
   for (const key of DEVICE_CONFIG_KEYS) {
     const backend = deviceBackendFor(key);
-    config[key].forEach((entry, index) => {
+    config[key].forEach((raw, index) => {
       if (!backend) throw new ConfigError(`${key}: no backend registered`);
+      const { entry, policy } = splitRestart(raw);
+      if (typeof policy === 'string') throw new ConfigError(`${key}[${index}]: ${policy}`);
       const nrQueues = backend.nrQueues(entry);
       const flags = backend.notifyByHypercall?.(entry) ? DEVICE_FLAG.notify_by_hypercall : 0;
       const device = {
@@ -45,7 +50,7 @@ export function planDevices(config: DomainConfig): DevicePlan[] {
         doorbell: bell,
         flags,
       };
-      plans.push({ key, backend, entry, index, device });
+      plans.push({ key, backend, entry, restart: policy, index, device });
       port += nrQueues;
       bell += nrQueues;
     });
@@ -88,7 +93,10 @@ export async function attachDevices(
   plans: readonly DevicePlan[],
   controls: readonly DeviceControl[],
   prepared: readonly unknown[],
-  hooks: Pick<DeviceAttachContext, 'startWorker' | 'log'>,
+  hooks: Pick<DeviceAttachContext, 'startWorker' | 'log'> & {
+    /** Device i's backend died (its restart policy decides what happens). */
+    backendDied(i: number): void;
+  },
 ): Promise<DeviceAttachment[]> {
   const contexts: DeviceAttachContext[] = plans.map((p, i) => ({
     domid: dom.domid,
@@ -103,7 +111,9 @@ export async function attachDevices(
     index: p.index,
     startWorker: hooks.startWorker,
     log: hooks.log,
+    backendDied: () => hooks.backendDied(i),
   }));
+  dom.restartPolicies = plans.map((p) => p.restart);
   // Kept: a restart (./device-restart.ts) attaches a fresh backend with the same context.
   dom.deviceContexts = contexts;
   const results = await Promise.allSettled(plans.map((p, i) => p.backend.attach(contexts[i])));

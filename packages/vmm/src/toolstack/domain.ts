@@ -11,6 +11,7 @@ import {
   VCPU_RUNSTATE,
 } from '@pvkit/hypercall';
 import { type DeviceCounters, QUEUE_COUNTER } from '@pvkit/virtio-ring';
+import type { RestartPolicy } from '../config/restart.ts';
 import type { DomainConfig } from '../config/schema.ts';
 import {
   type DeviceAttachContext,
@@ -91,6 +92,9 @@ export class Domain extends EventEmitter<{
   /** @internal */ devices: DeviceAttachment[] = [];
   /** @internal What each device's backend was attached with (a restart reuses it). */
   deviceContexts: DeviceAttachContext[] = [];
+  /** @internal Each device's "restart" policy, and the automatic restarts it has had. */
+  restartPolicies: RestartPolicy[] = [];
+  /** @internal */ autoRestarts: number[] = [];
   /** @internal The config key of each device, in the order of `devices`. */
   deviceKeys: DeviceConfigKey[] = [];
   /** @internal */ resolveExit!: (e: ExitInfo) => void;

@@ -22,7 +22,7 @@ import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
 import type { DeviceAttachment } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
-import { restartDevice } from './device-restart.ts';
+import { restartDevice, restartOnFailure } from './device-restart.ts';
 import { attachDevices, planDevices, prepareDevices } from './device-setup.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
@@ -144,6 +144,7 @@ export class Vmm extends EventEmitter<{
           dom.addConsoleLine(`vmm: ${line}`);
           this.emit('console', dom, `vmm: ${line}`);
         },
+        backendDied: (i) => restartOnFailure(dom, i),
       });
       dom.devices = attachments;
       dom.deviceKeys = plans.map((p) => p.key);
