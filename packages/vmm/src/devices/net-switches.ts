@@ -17,9 +17,9 @@ import {
   switchWorkerEntry,
   type ToSwitch,
 } from '@pvkit/backends';
-import { raiseEvent } from '@pvkit/hypercall';
 import { DeviceCounters, type DeviceDescription } from '@pvkit/virtio-ring';
 import type { DeviceAttachContext, DeviceAttachment } from './registry.ts';
+import { announceBackendDeath } from './virtio-backend.ts';
 
 /** How long a switch may take to stop before it is terminated. */
 const STOP_GRACE_MS = 2000;
@@ -172,11 +172,12 @@ export async function attachToSwitch(
     throw e;
   }
   // A dead switch serves nobody: the driver must see DEVICE_NEEDS_RESET, not hang.
-  h.lost.set(id, () => {
-    for (let q = 0; q < description.queueMaxSizes.length; q++) ctx.control.setBackendDown(q);
-    raiseEvent(new Int32Array(ctx.memory), ctx.evtchn);
-    ctx.backendDied?.();
-  });
+  h.lost.set(id, () =>
+    announceBackendDeath(
+      ctx,
+      description.queueMaxSizes.map((_, q) => q),
+    ),
+  );
   let detached = false;
   return {
     name: nic,

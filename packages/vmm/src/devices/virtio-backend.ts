@@ -98,9 +98,7 @@ export async function attachVirtioBackend(
         if (stopping) return;
         ctx.log(`${spec.name} queue ${w.queue} backend exited (code ${code})`);
         // Nobody serves the queue now: tell the driver, so its requests fail instead of hanging.
-        ctx.control.setBackendDown(w.queue);
-        raiseEvent(new Int32Array(ctx.memory), ctx.evtchn + w.queue);
-        ctx.backendDied?.();
+        announceBackendDeath(ctx, [w.queue]);
       });
     }
     await Promise.all(ready);
@@ -109,6 +107,34 @@ export async function attachVirtioBackend(
     throw e;
   }
   return { name: spec.name, counters, detach: stop, workers: started.map((s) => s.worker) };
+}
+
+/** How often, and how many times, a dead backend's event is raised again (below). */
+const DEATH_RERAISE_MS = 200;
+const DEATH_RERAISES = 10;
+
+/**
+ * The backend of `queues` died: mark them down (Status shows
+ * DEVICE_NEEDS_RESET), raise their events, and tell the toolstack. The
+ * events are raised again until the driver has reset the device (or for 2 s):
+ * a death event that lands while a completion's event is still pending is
+ * one interrupt with something to reclaim, and the driver reads Status only
+ * when an interrupt brings nothing.
+ */
+export function announceBackendDeath(ctx: DeviceAttachContext, queues: readonly number[]): void {
+  const guest = new Int32Array(ctx.memory);
+  const raise = () => {
+    for (const q of queues) raiseEvent(guest, ctx.evtchn + q);
+  };
+  for (const q of queues) ctx.control.setBackendDown(q);
+  raise();
+  let left = DEATH_RERAISES;
+  const again = setInterval(() => {
+    if (--left < 0 || !ctx.control.needsReset || ctx.control.stopRequested) clearInterval(again);
+    else raise();
+  }, DEATH_RERAISE_MS);
+  again.unref();
+  ctx.backendDied?.();
 }
 
 async function stopWorker(s: Started): Promise<void> {
