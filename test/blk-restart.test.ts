@@ -85,20 +85,24 @@ test('kill the backend mid-I/O, restart it: the guest re-probes, flushed data is
   expect(openFiles()).not.toContain(image);
 }, 60_000);
 
-test('restart twice: a live backend, then a dead one; the app never notices but waits', async () => {
+test('restart twice: a live backend, then one dead queue of two; the app never notices but waits', async () => {
   const v = vmm();
   const image = join(dir.path, 'tw.img');
   const [dom] = await v.createDomains([
-    domain('tw', [
-      'seq blkio vda write=0,256k,3 flush ; sleep 3 ; blkio vda check=0,256k,3 write=256k,256k,4 flush check=256k,256k,4',
-    ]),
+    {
+      ...domain('tw', [
+        'seq blkio vda write=0,256k,3 flush ; sleep 3 ; blkio vda check=0,256k,3 write=256k,256k,4 flush check=256k,256k,4',
+      ]),
+      disks: [{ path: 'tw.img', size: '4M', create: true, queues: 2 }],
+    },
   ]);
   v.start(dom);
   await lineOf(dom, /^blkio: step 1 flush: ok/);
   await within(v.restartDevice(dom, 'vda'), 10_000, 'first restart (live backend)');
   await lineOf(dom, /^virtio-blk: vda: re-probed after a reset \(recovery 1\)/);
-  await dom.devices[0].workers?.[0].terminate();
-  await lineOf(dom, /^vmm: vda queue 0 backend exited/);
+  expect(v.workerCount()).toBe(4); // service, vCPU, a worker per queue
+  await dom.devices[0].workers?.[1].terminate(); // queue 1 dies; queue 0's worker lives on
+  await lineOf(dom, /^vmm: vda queue 1 backend exited/);
   // Two restarts at once are run one after the other.
   await within(
     Promise.all([v.restartDevice(dom, 'vda'), v.restartDevice(dom, 0)]),
@@ -110,6 +114,7 @@ test('restart twice: a live backend, then a dead one; the app never notices but 
     code: 0,
   });
   expect(dom.consoleLog.filter((l) => /^vmm: vda: backend restarted/.test(l))).toHaveLength(3);
+  expect(dom.consoleLog).toContain('virtio-blk: vda: 8192 sectors, 2 queue(s), serial "pvkit-0"');
   expect(indexOf(dom.consoleLog, /^blkio: step 3 check=256k,256k,4: ok/)).toBeGreaterThan(0);
   expect(
     readFileSync(image)
