@@ -65,6 +65,8 @@ function queueSizeFor(freePages: number, rxBuf: number): number {
   return n;
 }
 const DEFAULT_RX_BUF = 2048;
+/** The longest a sender waiting for tx room parks while the device is down. */
+const NET_DOWN_WAIT_MS = 1000;
 const DEFAULT_TX_POLL_US = 50;
 /** The smallest rx buffer with MRG_RXBUF: a header and a little. */
 const MIN_MERGE_BUF = 64;
@@ -110,10 +112,14 @@ export class VirtioNet implements NetDevice {
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
   private readonly probeOpts: VirtioProbeOptions;
+  private readonly kernel: Kernel;
+  /** Senders parked while the device is down (waitTxRoom). */
+  private upWaiters: (() => void)[] = [];
   private readonly rxOpts: ConstructorParameters<typeof NetRx>[2];
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
     this.name = `eth${dev.id}`;
+    this.kernel = kernel;
     const opts = netOptions(kernel.info.cmdline);
     this.txPollNs = opts.txPollNs;
     let wanted = NET_DRIVER_FEATURES;
@@ -195,6 +201,7 @@ export class VirtioNet implements NetDevice {
     this.rx = new NetRx(kernel, queues[0], this.rxOpts);
     this.tx = new NetTx(kernel, queues[1], hasNetFeature(features, 'CSUM'));
     this.serveRx(kernel, queues[0]);
+    for (const resume of this.upWaiters.splice(0)) resume();
     return regs;
   }
 
@@ -203,6 +210,14 @@ export class VirtioNet implements NetDevice {
   }
 
   waitTxRoom(): Promise<void> {
+    if (this.recovery.state === 'down') {
+      // Park (never spin) until the device is back, or NET_DOWN_WAIT_MS: then ENOBUFS again.
+      const { sched, time } = this.kernel;
+      return sched.park((resume) => {
+        this.upWaiters.push(resume);
+        time.add(time.nowNs() + NET_DOWN_WAIT_MS * 1e6, resume);
+      });
+    }
     return this.tx.waitRoom(this.txPollNs);
   }
 
