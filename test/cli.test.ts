@@ -54,6 +54,6 @@ test('a bad config is one line on stderr and status 2, before any domain starts'
   writeFileSync(file, '{ "name": ');
   expect(pvkit('run', file).stderr).toMatch(/^pvkit: .*bad\.json: not valid JSON \(.*\)\n$/);
   expect(pvkit('start').stderr).toBe(
-    'pvkit: unknown command "start"; commands: run, stat, trace, bench, demo, help (pvkit --help)\n',
+    'pvkit: unknown command "start"; commands: run, stat, restart, trace, bench, demo, help (pvkit --help)\n',
   );
 });

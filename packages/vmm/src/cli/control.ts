@@ -1,7 +1,8 @@
 // The control socket of a running VMM. `pvkit run` (and `trace record`,
 // `demo`) listen on a unix socket named by their pid in the temp directory,
 // removed on exit; `pvkit stat` finds it, connects and asks for snapshots of
-// the counters. One request per line ("stats"), one JSON answer per line.
+// the counters. One request per line ("stats"; "restart <domain> <device>",
+// which `pvkit restart` sends), one JSON answer per line.
 import { readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,23 @@ export interface Snapshot {
   /** ms since the VMM started (monotonic: rates come from its differences). */
   uptimeMs: number;
   domains: DomainStats[];
+}
+
+/** What the VMM does for requests other than "stats" (resolves with a line to show). */
+export interface ControlActions {
+  restart?(domain: string, device: string): Promise<string>;
+}
+
+/** The answer to one request line. */
+async function answer(req: string, snapshot: () => Snapshot, actions: ControlActions) {
+  if (req === 'stats') return snapshot();
+  const [verb, ...args] = req.split(/\s+/);
+  if (verb === 'restart' && actions.restart && args.length === 2)
+    return actions.restart(args[0], args[1]).then(
+      (ok) => ({ ok }),
+      (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+    );
+  return { error: `unknown request "${req}"` };
 }
 
 /** Split a byte stream into lines. */
@@ -48,15 +66,22 @@ export class ControlServer {
   }
 
   /** Listen for `pvkit stat`; the socket never keeps the process alive. */
-  static listen(snapshot: () => Snapshot, path = controlSocketPath()): Promise<ControlServer> {
+  static listen(
+    snapshot: () => Snapshot,
+    path = controlSocketPath(),
+    actions: ControlActions = {},
+  ): Promise<ControlServer> {
     rmSync(path, { force: true }); // ours by name: a stale one from a process that had our pid
     const server = createServer((sock) => {
       sock.unref();
       sock.on('error', () => sock.destroy());
+      // Answers go out in request order, even when one takes a while (a restart).
+      let last: Promise<void> = Promise.resolve();
       onLines(sock, (line) => {
-        const req = line.trim();
-        const answer = req === 'stats' ? snapshot() : { error: `unknown request "${req}"` };
-        sock.write(`${JSON.stringify(answer)}\n`);
+        const reply = answer(line.trim(), snapshot, actions);
+        last = last.then(async () => {
+          if (!sock.destroyed) sock.write(`${JSON.stringify(await reply)}\n`);
+        });
       });
     });
     return new Promise((resolve, reject) => {
@@ -143,6 +168,15 @@ export class ControlClient {
     return new Promise((resolve) => {
       this.waiting.push((line) => resolve(line === null ? null : (JSON.parse(line) as Snapshot)));
       this.sock.write('stats\n');
+    });
+  }
+
+  /** Ask the VMM to restart a device's backend: its answer line, or null once it has gone. */
+  restart(domain: string, device: string): Promise<{ ok?: string; error?: string } | null> {
+    if (this.sock.destroyed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiting.push((line) => resolve(line === null ? null : JSON.parse(line)));
+      this.sock.write(`restart ${domain} ${device}\n`);
     });
   }
 

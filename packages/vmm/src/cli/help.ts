@@ -34,6 +34,17 @@ export const COMMANDS: Record<string, CommandHelp> = {
       'On a terminal the table redraws in place; otherwise each table is printed in turn.',
     ],
   },
+  restart: {
+    usage: 'pvkit restart <domain> <device> [--pid N]',
+    summary: 'start a fresh backend for a device of a running domain; the guest re-probes it',
+    details: [
+      'Asks a running `pvkit run` (its control socket, as `pvkit stat` finds it) to stop',
+      "the device's backend (or bury a dead one) and start a new one with the same config",
+      '(same image file, switch or wire). The guest resets the device and re-runs its init',
+      'sequence. <domain> is a name or domid, <device> a name ("vda", "eth0") or an index.',
+      '  --pid N   the VMM to ask, when several are running',
+    ],
+  },
   trace: {
     usage:
       'pvkit trace record <config.json> -o <file.trace> | pvkit trace report <file.trace> [--csv out.csv]',

@@ -7,6 +7,7 @@ import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { EXIT, errorLine, exitCodeOf, UsageError } from './errors.ts';
 import { COMMANDS, commandHelp, generalHelp } from './help.ts';
+import { restartCommand } from './restart.ts';
 import { runCommand } from './run.ts';
 import { statCommand } from './stat.ts';
 import { traceRecordCommand } from './trace-record.ts';
@@ -31,6 +32,7 @@ async function trace(argv: string[]): Promise<number> {
 const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
   stat: statCommand,
+  restart: restartCommand,
   trace,
   bench: benchCommand,
   demo: demoCommand,

@@ -70,12 +70,23 @@ export class Session {
   /** Serve `pvkit stat`; without a socket the run goes on (and says so once). */
   async listen(): Promise<void> {
     try {
-      this.control = await ControlServer.listen(() => this.snapshot());
+      this.control = await ControlServer.listen(() => this.snapshot(), undefined, {
+        restart: (domain, device) => this.restart(domain, device),
+      });
     } catch (e) {
       process.stderr.write(
         `pvkit: no control socket (${(e as Error).message}); pvkit stat will not see this run\n`,
       );
     }
+  }
+
+  /** `pvkit restart`: a domain by name or domid, a device by name ("vda") or index. */
+  private async restart(domain: string, device: string): Promise<string> {
+    const dom = this.vmm.domains.findLast((d) => d.name === domain || String(d.domid) === domain);
+    if (!dom) throw new Error(`no domain "${domain}" in this run`);
+    const which = /^\d+$/.test(device) ? Number(device) : device;
+    await this.vmm.restartDevice(dom, which);
+    return `${dom.name} (domid ${dom.domid}): ${device}: backend restarted; the guest re-probes it`;
   }
 
   /** Create every domain (one clear error if any cannot be), then start them all. */

@@ -12,7 +12,7 @@ import { statTable } from './stat-table.ts';
 const START_ONE = 'start one with `pnpm pvkit run <config.json>` and run pvkit stat beside it';
 
 /** The control socket to use: --pid's, or the only one running. */
-function pickVmm(pidArg: string | undefined): { pid: number; path: string } {
+export function pickVmm(pidArg: string | undefined): { pid: number; path: string } {
   const running = findVmms();
   if (pidArg !== undefined) {
     const pid = Number(pidArg);
