@@ -38,7 +38,10 @@ test('--help lists the commands and every exit code; each command has its own he
 
 test('usage mistakes: one line, exit 2', () => {
   const cases: [string[], RegExp][] = [
-    [['frob'], /^pvkit: unknown command "frob"; commands: run, stat, restart, trace, bench, demo, help/],
+    [
+      ['frob'],
+      /^pvkit: unknown command "frob"; commands: run, stat, restart, trace, bench, demo, help/,
+    ],
     [['run'], /^pvkit: missing <config\.json>; usage: pvkit run/],
     [['run', 'a.json', 'b.json'], /^pvkit: unexpected argument "b\.json"; usage: pvkit run/],
     [['run', 'a.json', '--bogus'], /^pvkit: Unknown option '--bogus'; usage: pvkit run/],

@@ -230,7 +230,8 @@ export class VirtioNet implements NetDevice {
   }
 
   rxPending(): boolean {
-    return this.rx.vq.ring.hasUsed();
+    // While down the old ring's pages may already be someone else's: nothing is pending.
+    return this.recovery.state === 'up' && this.rx.vq.ring.hasUsed();
   }
 
   pollRx(): number {
