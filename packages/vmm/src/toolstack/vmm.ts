@@ -35,6 +35,11 @@ export interface VmmOptions {
   spinUs?: number;
   /** Heap limit of each vCPU worker in MiB (default 256): a greedy guest fails alone. */
   vcpuHeapMb?: number;
+  /**
+   * Ended domains kept in `domains` for reporting (default 1000; the oldest
+   * go first). Each keeps only its record: name, exit, console tail, stats.
+   */
+  keepEnded?: number;
 }
 
 export class Vmm extends EventEmitter<{
@@ -53,10 +58,14 @@ export class Vmm extends EventEmitter<{
 
   constructor(opts: VmmOptions = {}) {
     super();
-    this.opts = { spinUs: opts.spinUs ?? 50, vcpuHeapMb: opts.vcpuHeapMb ?? 256 };
+    this.opts = {
+      spinUs: opts.spinUs ?? 50,
+      vcpuHeapMb: opts.vcpuHeapMb ?? 256,
+      keepEnded: opts.keepEnded ?? 1000,
+    };
   }
 
-  /** Every domain this VMM created, in creation order. */
+  /** The domains this VMM created, in creation order (ended ones: the last `keepEnded`). */
   get domains(): Domain[] {
     return [...this.byId.values()];
   }
@@ -266,9 +275,24 @@ export class Vmm extends EventEmitter<{
     await Promise.all(dom.vcpus.map((w) => w.terminate()));
     await Promise.all(dom.devices.map((d) => d.detach()));
     this.setState(dom, state);
+    // Everything has stopped: the record stays, memory and handles go.
+    dom.release();
+    this.forgetEnded();
     dom.resolveExit(exit);
     this.emit('exit', dom, exit);
     return exit;
+  }
+
+  /** Drop the oldest ended records beyond `keepEnded`. */
+  private forgetEnded(): void {
+    let extra = -this.opts.keepEnded;
+    for (const d of this.byId.values()) if (!d.alive) extra++;
+    for (const [id, d] of this.byId) {
+      if (extra <= 0) break;
+      if (d.alive) continue;
+      this.byId.delete(id);
+      extra--;
+    }
   }
 
   private setState(dom: Domain, s: DomainState): void {
