@@ -5,7 +5,6 @@
 import {
   DOMAIN_COUNTER,
   ERRNO,
-  EVTCHNSTAT,
   hostClockMs,
   MAILBOX,
   MAILBOX_STATE,
@@ -17,12 +16,13 @@ import {
   RAISE,
   raiseEvent,
   SERVICE_COUNTER,
+  SHUTDOWN,
   TRACE_KIND,
   TraceRing,
   VCPU_RUNSTATE,
   VIRQ,
 } from '@pvkit/hypercall';
-import { closePort } from './calls/evtchn.ts';
+import { closeAllPorts } from './calls/evtchn.ts';
 import type { Handler, ServiceContext } from './context.ts';
 import { CALL_NAMES, hypercallTable } from './dispatch.ts';
 import { ServiceDomain } from './domain.ts';
@@ -87,9 +87,11 @@ export class Service implements ServiceContext {
     return r;
   }
 
-  shutdown(d: ServiceDomain, reason: number, code: number): void {
+  shutdown(d: ServiceDomain, reason: number, code: number, detail?: string): void {
     this.teardown(d);
-    this.postAfterTrap({ t: 'shutdown', domid: d.domid, reason, code });
+    const m: FromService = { t: 'shutdown', domid: d.domid, reason, code };
+    if (detail !== undefined) m.detail = detail;
+    this.postAfterTrap(m);
   }
 
   crash(d: ServiceDomain, detail: string): void {
@@ -256,7 +258,19 @@ export class Service implements ServiceContext {
 
   fireTimers(now: number): void {
     for (const d of this.live) {
-      if (d.paused || d.timerMs === 0 || d.timerMs > now) continue;
+      if (d.paused) continue;
+      const dog = d.watchdogs.expired(now);
+      if (dog >= 0) {
+        const s = d.watchdogs.timeoutMs[dog] / 1000;
+        this.shutdown(
+          d,
+          SHUTDOWN.watchdog,
+          0,
+          `watchdog ${dog + 1} expired (${s} s without a re-arm)`,
+        );
+        continue;
+      }
+      if (d.timerMs === 0 || d.timerMs > now) continue;
       d.timerMs = 0;
       d.counters[DOMAIN_COUNTER.timer_fires] += 1;
       d.counters[DOMAIN_COUNTER.timer_deadline_ns] = 0;
@@ -266,10 +280,15 @@ export class Service implements ServiceContext {
     this.recomputeTimers();
   }
 
+  timersChanged(): void {
+    this.recomputeTimers();
+  }
+
   private recomputeTimers(): void {
     let next = Infinity;
     let armed = 0;
     for (const d of this.live) {
+      if (!d.paused) next = Math.min(next, d.watchdogs.next());
       if (d.timerMs === 0) continue;
       armed++;
       if (!d.paused && d.timerMs < next) next = d.timerMs;
@@ -316,6 +335,9 @@ export class Service implements ServiceContext {
       case 'unpause': {
         const d = this.domains.get(msg.domid);
         if (d) {
+          const now = hostClockMs();
+          if (msg.t === 'pause' && !d.paused) d.pausedAtMs = now;
+          if (msg.t === 'unpause' && d.paused) d.watchdogs.shift(now - d.pausedAtMs);
           d.paused = msg.t === 'pause';
           d.counters[DOMAIN_COUNTER.vcpu_state] = d.paused
             ? VCPU_RUNSTATE.paused
@@ -359,15 +381,9 @@ export class Service implements ServiceContext {
     if (d.dead) return;
     if (this.last === d) this.settle();
     d.dead = true;
-    for (const port of d.ports.inUse()) closePort(this, d, port, true);
-    // Ports other domains offered to this one and it never bound: their sends fail from now on.
-    for (const other of this.live) {
-      if (other === d) continue;
-      const t = other.ports;
-      for (let p = 1; p < t.state.length; p++)
-        if (t.state[p] === EVTCHNSTAT.unbound && t.remoteDom[p] === d.domid) t.remoteGone[p] = 1;
-    }
+    closeAllPorts(this, d, this.live);
     d.timerMs = 0;
+    d.watchdogs.clear();
     d.consoleFlush();
     d.counters[DOMAIN_COUNTER.vcpu_state] = VCPU_RUNSTATE.down;
     d.counters[DOMAIN_COUNTER.timer_deadline_ns] = 0;

@@ -95,6 +95,8 @@ export class Domain extends EventEmitter<{
   /** @internal */ resolveExit!: (e: ExitInfo) => void;
   /** @internal */ mailboxes: SharedArrayBuffer[];
   /** @internal */ deviceDoorbells: SharedArrayBuffer | null;
+  /** @internal Stops the toolstack watchdog, if the config asked for one. */
+  stopWatchdog: (() => void) | null = null;
   private mem: SharedArrayBuffer | null;
   private liveCounters: Float64Array | null;
   /** The statistics at the end, once the live counters are released. */

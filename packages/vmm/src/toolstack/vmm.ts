@@ -25,6 +25,7 @@ import type { FromService } from '../service/protocol.ts';
 import { attachDevices, planDevices, prepareDevices } from './device-setup.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
+import { watchVcpu } from './watchdog.ts';
 
 const require = createRequire(import.meta.url);
 /** The built-in guest kernel's worker entry. */
@@ -223,6 +224,10 @@ export class Vmm extends EventEmitter<{
     w.on('exit', (code) => {
       if (dom.alive) void this.crash(dom, `vCPU 0 exited without a shutdown (exit code ${code})`);
     });
+    if (dom.config.watchdog !== undefined)
+      dom.stopWatchdog = watchVcpu(dom, dom.config.watchdog, (detail) => {
+        void this.finish(dom, { reason: 'watchdog', code: 0, detail }, 'crashed', false);
+      });
     this.setState(dom, 'running');
   }
 
@@ -271,6 +276,7 @@ export class Vmm extends EventEmitter<{
   private async finish(dom: Domain, exit: ExitInfo, state: DomainState, serviceDone: boolean) {
     if (!dom.alive) return dom.exited;
     dom.exit = exit;
+    dom.stopWatchdog?.();
     if (!serviceDone && this.svc) await this.svc.request({ t: 'destroy', domid: dom.domid });
     await Promise.all(dom.vcpus.map((w) => w.terminate()));
     await Promise.all(dom.devices.map((d) => d.detach()));
@@ -310,11 +316,13 @@ export class Vmm extends EventEmitter<{
       this.emit('console', dom, m.line);
     } else if (m.t === 'shutdown') {
       const reason = exitReasonOf(m.reason);
-      const crashed = reason === 'crash';
-      // The guest's own last word on why: its panic line, else its last line.
-      const detail = crashed
-        ? (dom.consoleLog.findLast((l) => l.startsWith('panic:')) ?? dom.consoleLog.at(-1))
-        : undefined;
+      const crashed = reason === 'crash' || reason === 'watchdog';
+      // The service's word (a watchdog), else the guest's: its panic line, else its last line.
+      const detail =
+        m.detail ??
+        (crashed
+          ? (dom.consoleLog.findLast((l) => l.startsWith('panic:')) ?? dom.consoleLog.at(-1))
+          : undefined);
       void this.finish(
         dom,
         { reason, code: m.code, ...(detail ? { detail } : {}) },

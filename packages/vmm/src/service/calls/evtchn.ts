@@ -11,6 +11,7 @@ import {
   EVTCHNOP,
   EVTCHNSTAT,
   maskEvent,
+  NR_EVENT_CHANNELS,
   NR_VIRQS,
   PORT_COUNTER,
   raiseEvent,
@@ -99,6 +100,24 @@ export function closePort(
   maskEvent(d.words, port);
   clearEvent(d.words, port);
   return 0;
+}
+
+/**
+ * A domain ends: close all its ports, and mark the ports other domains
+ * offered it and it never bound, so that their sends fail from now on.
+ */
+export function closeAllPorts(
+  svc: ServiceContext,
+  d: ServiceDomain,
+  others: readonly ServiceDomain[],
+): void {
+  for (const port of d.ports.inUse()) closePort(svc, d, port, true);
+  for (const other of others) {
+    if (other === d) continue;
+    const t = other.ports;
+    for (let p = 1; p < NR_EVENT_CHANNELS; p++)
+      if (t.state[p] === EVTCHNSTAT.unbound && t.remoteDom[p] === d.domid) t.remoteGone[p] = 1;
+  }
 }
 
 function send(svc: ServiceContext, d: ServiceDomain, port: number): number {
