@@ -15,8 +15,9 @@ export function parseDuration(v: unknown): number | string {
   return ms > 0 ? ms : `must be longer than 0, got ${JSON.stringify(v)}`;
 }
 
-/** "10 s", "500 ms", "2 min". */
+/** "10 s", "500 ms", "2 min", "24 h". */
 export function formatDuration(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
   if (ms >= 1000) return `${+(ms / 1000).toFixed(3)} s`;
   return `${+ms.toFixed(1)} ms`;
