@@ -7,7 +7,7 @@
 // later reads and writes below the limit still work; the file holds
 // exactly what was acknowledged.
 import { spawnSync } from 'node:child_process';
-import { ftruncateSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { hostPattern } from './support/blk-harness.ts';
