@@ -130,6 +130,10 @@ const scripts: Record<string, () => void> = {
     print('busy');
     for (;;) hc(H.xen_version, XENVER.version);
   },
+  /** More console lines than an ended domain keeps. */
+  chatty() {
+    for (let i = 0; i < 1500; i++) print(`line ${i}`);
+  },
   /** A hung guest: never traps again. */
   spin() {
     print('spinning');

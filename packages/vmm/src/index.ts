@@ -1,5 +1,6 @@
 // @pvkit/vmm: the hypervisor and toolstack. See README.md.
 export { bundleEntry } from './boot/bundle.ts';
+export { formatDuration, parseDuration } from './config/duration.ts';
 export { ConfigError, type DomainConfig, parseConfig, parseDomain } from './config/schema.ts';
 export { formatSize, parseMemorySize } from './config/size.ts';
 export {
@@ -19,10 +20,13 @@ export {
 } from './devices/registry.ts';
 export { CALL_NAMES } from './service/dispatch.ts';
 export {
+  CONSOLE_LOG_LINES,
   type DeviceStats,
   Domain,
   type DomainState,
   type DomainStats,
+  ENDED_CONSOLE_CHARS,
+  ENDED_CONSOLE_LINES,
   type ExitInfo,
   type ExitReason,
 } from './toolstack/domain.ts';
