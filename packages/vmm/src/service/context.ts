@@ -14,8 +14,8 @@ export interface ServiceContext {
   setTimer(d: ServiceDomain, deadlineMs: number): void;
   /** A domain's watchdogs changed: recompute the service's next deadline. */
   timersChanged(): void;
-  /** Guest-requested shutdown: the domain gets no answer and is torn down. */
-  shutdown(d: ServiceDomain, reason: number, code: number): void;
+  /** Guest-requested shutdown (or a watchdog's): the domain gets no answer and is torn down. */
+  shutdown(d: ServiceDomain, reason: number, code: number, detail?: string): void;
   /** Run one call for a multicall entry (counted, not timed). */
   dispatch(d: ServiceDomain, vcpu: number, nr: number, args: Float64Array): number;
 }

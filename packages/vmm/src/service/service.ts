@@ -16,13 +16,13 @@ import {
   RAISE,
   raiseEvent,
   SERVICE_COUNTER,
-  SHUTDOWN,
   TRACE_KIND,
   TraceRing,
   VCPU_RUNSTATE,
   VIRQ,
 } from '@pvkit/hypercall';
 import { closeAllPorts } from './calls/evtchn.ts';
+import { expireWatchdog } from './calls/watchdog.ts';
 import type { Handler, ServiceContext } from './context.ts';
 import { CALL_NAMES, hypercallTable } from './dispatch.ts';
 import { ServiceDomain } from './domain.ts';
@@ -259,17 +259,7 @@ export class Service implements ServiceContext {
   fireTimers(now: number): void {
     for (const d of this.live) {
       if (d.paused) continue;
-      const dog = d.watchdogs.expired(now);
-      if (dog >= 0) {
-        const s = d.watchdogs.timeoutMs[dog] / 1000;
-        this.shutdown(
-          d,
-          SHUTDOWN.watchdog,
-          0,
-          `watchdog ${dog + 1} expired (${s} s without a re-arm)`,
-        );
-        continue;
-      }
+      if (expireWatchdog(this, d, now)) continue;
       if (d.timerMs === 0 || d.timerMs > now) continue;
       d.timerMs = 0;
       d.counters[DOMAIN_COUNTER.timer_fires] += 1;

@@ -4,7 +4,7 @@
 // timeout without re-arming, the service shuts the domain down with
 // SHUTDOWN.watchdog, and the toolstack stops its vCPU and backends. A
 // guest spinning without a trap cannot re-arm, so this catches it too.
-import { ERRNO, hostClockMs, LIMITS } from '@pvkit/hypercall';
+import { ERRNO, hostClockMs, LIMITS, SHUTDOWN } from '@pvkit/hypercall';
 import type { ServiceContext } from '../context.ts';
 import type { ServiceDomain } from '../domain.ts';
 
@@ -40,6 +40,15 @@ export function watchdogOp(
   w.deadlineMs[i] = ms === 0 ? 0 : hostClockMs() + ms;
   svc.timersChanged();
   return 0;
+}
+
+/** At a timer pass: if one of `d`'s watchdogs has expired by `now`, shut `d` down; true then. */
+export function expireWatchdog(svc: ServiceContext, d: ServiceDomain, now: number): boolean {
+  const i = d.watchdogs.expired(now);
+  if (i < 0) return false;
+  const s = d.watchdogs.timeoutMs[i] / 1000;
+  svc.shutdown(d, SHUTDOWN.watchdog, 0, `watchdog ${i + 1} expired (${s} s without a re-arm)`);
+  return true;
 }
 
 /** A domain's watchdogs: per slot its timeout and deadline (host ms), 0 when unused. */
