@@ -89,3 +89,32 @@ test('run --stat prints the live table as plain lines when not on a terminal', a
   expect(r.stdout).toMatch(/^napper +1 +running/m);
   expect(r.stdout).toContain('* napper (domid 1): shut down (poweroff), exit code 0');
 });
+
+test('stat shows an ended domain from its record (frozen counters) next to a live one', async () => {
+  const tmp = cliTmp();
+  const file = join(tmp, 'ended.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      domains: [
+        { name: 'idler', memory: '8M', apps: ['sleep 60'] },
+        { name: 'quick', memory: '8M', apps: ['exit 3'] },
+      ],
+    }),
+  );
+  const run = pvkitAsync(['run', file], { tmp });
+  running.push(run);
+  await until(
+    () => run.out().includes('* quick (domid 2): shut down (poweroff), exit code 3'),
+    30_000,
+    'quick ends',
+  );
+  const r = pvkit(['stat', '--once', '--interval', '0.2'], { tmp });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/1 live of 2 domains/);
+  expect(r.stdout).toMatch(/^quick +2 +shutdown +0 /m);
+  expect(r.stdout).toMatch(/^idler +1 +running /m);
+  run.child.kill('SIGINT');
+  expect(await run.exit).toBe(130);
+}, 90_000);

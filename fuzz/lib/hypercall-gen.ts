@@ -44,6 +44,7 @@ const TEMPLATES: Readonly<
   [H.sched_op]: {
     [SCHEDOP.shutdown]: ['sub', 'reason', 'any'],
     [SCHEDOP.poll]: ['sub', 'ptr', 'count', 'ns'],
+    [SCHEDOP.watchdog]: ['sub', 'count', 'count'],
   },
   [H.event_channel_op]: {
     [E.alloc_unbound]: ['sub', 'dom'],

@@ -31,6 +31,7 @@ import {
   readI64,
   SERVICE_COUNTERS_BYTES,
   SHARED_INFO_GPA,
+  SHUTDOWN,
   VIRQ,
   XENVER,
 } from '../../packages/hypercall/src/index.ts';
@@ -234,7 +235,22 @@ class Episode {
       }
       count('nested multicalls refused');
     }
-    if (rng.chance(0.1)) this.svc.fireTimers(hostClockMs() + rng.int(10_000));
+    if (rng.chance(0.1)) {
+      this.svc.fireTimers(hostClockMs() + rng.int(10_000));
+      // A watchdog A armed may have expired: that ends A, as a shutdown does.
+      if (this.svc.domain(this.a.domid) === undefined) {
+        const id = this.a.domid;
+        check(
+          this.posted.some(
+            (m) => m.t === 'shutdown' && m.domid === id && m.reason === SHUTDOWN.watchdog,
+          ),
+          'domain A vanished at a timer pass without a watchdog shutdown',
+        );
+        count('domain A watchdog expired');
+        this.posted.length = 0;
+        this.a = createDomain(this.svc, id, this.a.mailboxes.length, rng.bool());
+      }
+    }
     if (rng.chance(0.1))
       trap(this.svc, this.b, 0, simple(HYPERVISOR.event_channel_op, EVTCHNOP.send, this.offered));
     this.checkVictim();

@@ -49,6 +49,11 @@ const cmdline = new TextDecoder()
   .replace(/\0.*$/s, '');
 const vcpu = (f: number) => Atomics.load(words, vcpuInfoWord(0, f));
 
+function spinForever(): never {
+  let n = 0;
+  for (;;) n = (n + 1) | 0;
+}
+
 const scripts: Record<string, () => void> = {
   'bad-calls'() {
     const r = (label: string, v: number) => print(`errno ${label} ${v}`);
@@ -124,6 +129,22 @@ const scripts: Record<string, () => void> = {
   busy() {
     print('busy');
     for (;;) hc(H.xen_version, XENVER.version);
+  },
+  /** More console lines than an ended domain keeps. */
+  chatty() {
+    for (let i = 0; i < 1500; i++) print(`line ${i}`);
+  },
+  /** A hung guest: never traps again. */
+  spin() {
+    print('spinning');
+    spinForever();
+  },
+  /** Arm a sched_op watchdog (1 s), re-arm it once, then hang: the watchdog must fire. */
+  'watchdog-spin'() {
+    const id = hc(H.sched_op, SCHEDOP.watchdog, 0, 1);
+    print(`watchdog ${id}`);
+    print(`rearm ${hc(H.sched_op, SCHEDOP.watchdog, id, 1)}`);
+    spinForever();
   },
 };
 

@@ -49,8 +49,8 @@ const CALLS: Record<keyof typeof N.HYPERVISOR, [args: string, returns: string]> 
   console_io: ['`write` / `read`, count, GPA of bytes', 'bytes written / read'],
   vcpu_op: ['`is_up` / `register_vcpu_time_memory_area`, vcpu, GPA (8-aligned)', '1 / 0'],
   sched_op: [
-    '`yield`; `block`; `shutdown`, reason, exit code; `poll`, GPA of u32 ports, count, deadline ns',
-    '0 (poll: 1 = now wait)',
+    '`yield`; `block`; `shutdown`, reason, exit code; `poll`, GPA of u32 ports, count, deadline ns; `watchdog`, id (0 = new), timeout s (0 = remove)',
+    '0 (poll: 1 = now wait; watchdog id 0: the new id)',
   ],
   event_channel_op: [
     '`alloc_unbound`, remote dom; `bind_interdomain`, remote dom, remote port; `bind_virq`, virq, vcpu; `bind_ipi`, vcpu; `send` / `close` / `unmask`, port; `status`, dom, port, GPA of EVTCHN_STATUS',

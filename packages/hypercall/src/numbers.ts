@@ -41,14 +41,14 @@ export const ERRNO = {
   ENOSYS: 38,
 } as const;
 
-/** sched_op sub-ops (Xen `SCHEDOP_*`). */
-export const SCHEDOP = { yield: 0, block: 1, shutdown: 2, poll: 3 } as const;
+/** sched_op sub-ops (Xen `SCHEDOP_*`; 4 and 5 are Xen's remote_shutdown and shutdown_code, not in pvkit). */
+export const SCHEDOP = { yield: 0, block: 1, shutdown: 2, poll: 3, watchdog: 6 } as const;
 
 /** sched_op(poll) returns this when nothing is pending yet: the vCPU now waits (see README). */
 export const SCHEDOP_POLL_WAIT = 1;
 
-/** Shutdown reasons (Xen `SHUTDOWN_*`). */
-export const SHUTDOWN = { poweroff: 0, reboot: 1, suspend: 2, crash: 3 } as const;
+/** Shutdown reasons (Xen `SHUTDOWN_*`); `watchdog`: a sched_op watchdog expired. */
+export const SHUTDOWN = { poweroff: 0, reboot: 1, suspend: 2, crash: 3, watchdog: 4 } as const;
 
 /** console_io sub-ops (Xen `CONSOLEIO_*`). */
 export const CONSOLEIO = { write: 0, read: 1 } as const;
@@ -90,6 +90,8 @@ export const PVKIT_FEATURE = {
   sched_poll: 1 << 1,
   mmio_op: 1 << 2,
   evtchn_2level: 1 << 3,
+  /** sched_op(watchdog) exists. */
+  watchdog: 1 << 4,
 } as const;
 
 /** memory_op sub-ops (Xen `XENMEM_*`). */
@@ -128,6 +130,8 @@ export const LIMITS = {
   poll_ports: 128,
   /** Entries one memory_map call may return. */
   memory_map_entries: 64,
+  /** sched_op(watchdog) timers per domain (Xen's NR_DOMAIN_WATCHDOG_TIMERS). */
+  watchdogs: 2,
 } as const;
 
 /** "EINVAL" for -22 or 22; "E?<n>" for numbers pvkit does not use. */

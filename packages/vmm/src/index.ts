@@ -1,5 +1,6 @@
 // @pvkit/vmm: the hypervisor and toolstack. See README.md.
 export { bundleEntry } from './boot/bundle.ts';
+export { formatDuration, parseDuration } from './config/duration.ts';
 export { ConfigError, type DomainConfig, parseConfig, parseDomain } from './config/schema.ts';
 export { formatSize, parseMemorySize } from './config/size.ts';
 export {
@@ -20,10 +21,13 @@ export {
 export { CALL_NAMES } from './service/dispatch.ts';
 export { DeviceRestartError } from './toolstack/device-restart.ts';
 export {
+  CONSOLE_LOG_LINES,
   type DeviceStats,
   Domain,
   type DomainState,
   type DomainStats,
+  ENDED_CONSOLE_CHARS,
+  ENDED_CONSOLE_LINES,
   type ExitInfo,
   type ExitReason,
 } from './toolstack/domain.ts';

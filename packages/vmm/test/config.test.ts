@@ -44,6 +44,15 @@ describe('accepted configs', () => {
     ]);
   });
 
+  test('watchdog: off unless given; seconds, ms or minutes', () => {
+    expect(parseConfig({ name: 'a' })[0].watchdog).toBeUndefined();
+    const ms = (w: unknown) => parseConfig({ name: 'a', watchdog: w })[0].watchdog;
+    expect(ms('10s')).toBe(10_000);
+    expect(ms('250ms')).toBe(250);
+    expect(ms('2m')).toBe(120_000);
+    expect(ms(1.5)).toBe(1500);
+  });
+
   test('memory sizes', () => {
     expect(parseMemorySize('512K')).toBe(512 << 10);
     expect(parseMemorySize('1G')).toBe(1 << 30);
@@ -82,6 +91,12 @@ describe('rejected configs: which key, what is wrong, what would be right', () =
       { name: 'a', nics: [{ backend: 'switch', switch: 'lan0', ip: '10.0.0.0/24' }] },
       'domain.nics[0]: ip: 10.0.0.0 is the network or broadcast address of its /24',
     ],
+    [{ name: 'a', watchdog: 'soon' }, 'domain.watchdog: must look like "10s", "500ms" or "2m"'],
+    [{ name: 'a', watchdog: '10' }, 'domain.watchdog: must look like "10s"'],
+    [{ name: 'a', watchdog: true }, 'domain.watchdog: must be a duration such as "10s"'],
+    [{ name: 'a', watchdog: -1 }, 'domain.watchdog: must be a positive number of seconds'],
+    [{ name: 'a', watchdog: '1ms' }, 'domain.watchdog: must be from 50 ms to 24 h, got "1ms"'],
+    [{ name: 'a', watchdg: '1s' }, 'unknown key "watchdg" (did you mean "watchdog"?)'],
     [{ domains: [] }, 'domains: must be a non-empty array'],
     [{ domains: [{ name: 'a' }, { name: 'a' }] }, 'domains[1].name: "a" is used twice'],
     [{ domains: [{ name: 'a' }], extra: 1 }, 'unknown top-level key "extra"'],

@@ -91,12 +91,15 @@ describe('interdomain channels', () => {
     expect(ev(a, EVTCHNOP.send, pa)).toBe(0);
   });
 
-  test('a domain that shuts down releases its ports: the peer sees them unbound', () => {
+  test('a domain that shuts down releases its ports: the peer sees them unbound, sends fail', () => {
     const r = rig();
     const a = r.domain(1);
     const b = r.domain(2);
+    const c = r.domain(3);
     const pa = ev(a, EVTCHNOP.alloc_unbound, 2) as number;
     ev(b, EVTCHNOP.bind_interdomain, 1, pa);
+    const offered = ev(c, EVTCHNOP.alloc_unbound, 2) as number; // never bound by b
+    const toLater = ev(c, EVTCHNOP.alloc_unbound, 9) as number; // domain 9 is not up yet
     expect(b.call(H.sched_op, SCHEDOP.shutdown, SHUTDOWN.poweroff, 7)).toBeNull(); // no answer
     expect(r.posted).toContainEqual({
       t: 'shutdown',
@@ -105,8 +108,17 @@ describe('interdomain channels', () => {
       code: 7,
     });
     expect(status(a, DOMID_SELF, pa)).toEqual({ status: EVTCHNSTAT.unbound, a: 2, b: 0 });
-    expect(ev(a, EVTCHNOP.send, pa)).toBe(0);
+    // A send to a dead domain is an error the guest sees, not a crash and not a silent drop.
+    expect(ev(a, EVTCHNOP.send, pa)).toBe(-ERRNO.ESRCH);
+    expect(ev(c, EVTCHNOP.send, offered)).toBe(-ERRNO.ESRCH);
+    expect(ev(c, EVTCHNOP.send, toLater)).toBe(0); // dropped, as in Xen: 9 may still come
+    expect(ev(a, EVTCHNOP.bind_interdomain, 2, 1)).toBe(-ERRNO.ESRCH);
     expect(r.svc.domain(2)).toBeUndefined();
+    // The port can be closed and reused; a fresh offer carries no mark.
+    expect(ev(a, EVTCHNOP.close, pa)).toBe(0);
+    const again = ev(a, EVTCHNOP.alloc_unbound, 5) as number;
+    expect(again).toBe(pa);
+    expect(ev(a, EVTCHNOP.send, again)).toBe(0);
   });
 
   test('ipi ports loop back to the sender', () => {

@@ -47,6 +47,7 @@ function outcome(d: Domain): string {
   if (d.alive) return d.state;
   const e = d.exit;
   if (e?.reason === 'crash') return 'CRASHED';
+  if (e?.reason === 'watchdog') return 'WATCHDOG';
   if (e?.reason === 'destroyed') return 'destroyed';
   return e?.code === 0 ? 'ok' : `FAILED (exit ${e?.code})`;
 }

@@ -12,6 +12,7 @@ import { statTable } from './stat-table.ts';
 
 export function describeExit(e: ExitInfo): string {
   if (e.reason === 'crash') return `crashed${e.detail ? `: ${e.detail}` : ''}`;
+  if (e.reason === 'watchdog') return `killed by the watchdog${e.detail ? `: ${e.detail}` : ''}`;
   if (e.reason === 'destroyed') return 'destroyed';
   return `shut down (${e.reason}), exit code ${e.code}`;
 }
@@ -20,7 +21,8 @@ export function describeExit(e: ExitInfo): string {
 export function runExitCode(exits: readonly ExitInfo[], interrupted: boolean): number {
   if (interrupted) return EXIT.interrupted;
   const failed = exits.some(
-    (e) => e.reason === 'crash' || e.reason === 'destroyed' || e.code !== 0,
+    (e) =>
+      e.reason === 'crash' || e.reason === 'watchdog' || e.reason === 'destroyed' || e.code !== 0,
   );
   return failed ? EXIT.failed : EXIT.ok;
 }

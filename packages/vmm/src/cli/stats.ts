@@ -29,6 +29,12 @@ export function formatStats(s: DomainStats): string {
           .map((v, i) => String(v).padStart([10, 11, 10, 10, 11, 8][i]))
           .join(' ')}`,
       );
+    // The device type's own counters (errors among them), those that moved.
+    for (const d of s.devices) {
+      const moved = Object.entries(d.counters).filter(([, v]) => v !== 0);
+      if (moved.length > 0)
+        lines.push(`  ${d.name}: ${moved.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
   }
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@
 import { appCommandError } from '@pvkit/guest-kernel';
 import { MAX_DOMAIN_NAME, MAX_GUEST_CMDLINE } from '@pvkit/hypercall';
 import { DEVICE_CONFIG_KEYS, type DeviceConfigKey, deviceBackendFor } from '../devices/registry.ts';
+import { formatDuration, parseDuration } from './duration.ts';
 import { splitRestart } from './restart.ts';
 import { parseMemorySize } from './size.ts';
 
@@ -22,15 +23,29 @@ export interface DomainConfig {
   kernel?: string;
   /** Where relative paths in device entries start: the config file's directory (default: cwd). */
   baseDir?: string;
+  /** Destroy the domain when its vCPU neither traps nor waits for this many ms (default: off). */
+  watchdog?: number;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const KEYS = ['name', 'memory', 'vcpus', 'cmdline', 'apps', 'kernel', ...DEVICE_CONFIG_KEYS];
+const KEYS = [
+  'name',
+  'memory',
+  'vcpus',
+  'cmdline',
+  'apps',
+  'kernel',
+  'watchdog',
+  ...DEVICE_CONFIG_KEYS,
+];
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const DEFAULT_MEMORY = '64M';
+/** Watchdog bounds: shorter would fire on a GC pause; longer is as good as off. */
+export const WATCHDOG_MIN_MS = 50;
+export const WATCHDOG_MAX_MS = 24 * 3600 * 1000;
 
 function closest(word: string, options: readonly string[]): string | undefined {
   const dist = (a: string, b: string) => {
@@ -73,6 +88,16 @@ function devices(key: DeviceConfigKey, v: unknown, at: string): Record<string, u
   });
 }
 
+function watchdogMs(v: unknown, at: string): number {
+  const ms = parseDuration(v);
+  if (typeof ms === 'string') throw new ConfigError(`${at}.watchdog: ${ms}`);
+  if (ms < WATCHDOG_MIN_MS || ms > WATCHDOG_MAX_MS)
+    throw new ConfigError(
+      `${at}.watchdog: must be from ${formatDuration(WATCHDOG_MIN_MS)} to ${formatDuration(WATCHDOG_MAX_MS)}, got ${JSON.stringify(v)}`,
+    );
+  return ms;
+}
+
 /** Validate one domain object. `at` names it in messages ("domains[2]"). */
 export function parseDomain(raw: unknown, at: string, resolveKernel?: (p: string) => string) {
   if (!isObject(raw)) throw new ConfigError(`${at}: must be an object with at least "name"`);
@@ -111,6 +136,7 @@ export function parseDomain(raw: unknown, at: string, resolveKernel?: (p: string
     nics: devices('nics', raw.nics, at),
   };
   if (typeof kernel === 'string') cfg.kernel = resolveKernel ? resolveKernel(kernel) : kernel;
+  if (raw.watchdog !== undefined) cfg.watchdog = watchdogMs(raw.watchdog, at);
   if (cfg.kernel === undefined)
     cfg.apps.forEach((cmd, i) => {
       const err = appCommandError(cmd);

@@ -12,8 +12,10 @@ export interface ServiceContext {
   raise(d: ServiceDomain, port: number): void;
   /** Arm (deadlineMs > 0, host clock) or cancel (0) the domain's one-shot timer. */
   setTimer(d: ServiceDomain, deadlineMs: number): void;
-  /** Guest-requested shutdown: the domain gets no answer and is torn down. */
-  shutdown(d: ServiceDomain, reason: number, code: number): void;
+  /** A domain's watchdogs changed: recompute the service's next deadline. */
+  timersChanged(): void;
+  /** Guest-requested shutdown (or a watchdog's): the domain gets no answer and is torn down. */
+  shutdown(d: ServiceDomain, reason: number, code: number, detail?: string): void;
   /** Run one call for a multicall entry (counted, not timed). */
   dispatch(d: ServiceDomain, vcpu: number, nr: number, args: Float64Array): number;
 }

@@ -14,6 +14,7 @@ import {
   PORT_COUNTER_BASE,
   PORT_COUNTER_STRIDE,
 } from '@pvkit/hypercall';
+import { Watchdogs } from './calls/watchdog.ts';
 import { EventChannelTable } from './evtchn-table.ts';
 import type { DomainSetup, ServiceDeviceSetup } from './protocol.ts';
 
@@ -39,7 +40,11 @@ export class ServiceDomain {
   readonly devices: ServiceDeviceSetup[];
   /** Timer deadline, host clock ms; 0 when not armed. */
   timerMs = 0;
+  /** sched_op(watchdog) timers. */
+  readonly watchdogs = new Watchdogs();
   paused = false;
+  /** Host ms when the toolstack paused the domain. */
+  pausedAtMs = 0;
   /** Shut down or crashed: no more answers, no more timers. */
   dead = false;
   inMulticall = false;

@@ -10,6 +10,8 @@ export class EventChannelTable {
   readonly remoteDom = new Int32Array(NR_EVENT_CHANNELS);
   /** interdomain: the remote port. */
   readonly remotePort = new Int32Array(NR_EVENT_CHANNELS);
+  /** unbound: 1 once the remote domain has ended (a send then fails with -ESRCH). */
+  readonly remoteGone = new Uint8Array(NR_EVENT_CHANNELS);
   /** virq: the VIRQ number. */
   readonly virq = new Int32Array(NR_EVENT_CHANNELS);
   readonly vcpu = new Int32Array(NR_EVENT_CHANNELS);
@@ -31,6 +33,7 @@ export class EventChannelTable {
         this.state[p] = state;
         this.remoteDom[p] = 0;
         this.remotePort[p] = 0;
+        this.remoteGone[p] = 0;
         this.virq[p] = 0;
         this.vcpu[p] = vcpu;
         return p;

@@ -54,6 +54,7 @@ export function runServiceLoop(svc: Service, io: LoopIo): void {
     }
     if (svc.now - svc.lastTrapMs < spinMs || idle === 0) continue;
 
+    if (svc.garbage) svc.collect(); // idle: a domain ended, let go of its memory now
     svc.setSleeping(true);
     const seq = Atomics.load(io.doorbell, SERVICE_DOORBELL.seq);
     const ready =

@@ -45,7 +45,7 @@ export type ToService =
 
 export type FromService =
   | { t: 'console'; domid: number; line: string }
-  | { t: 'shutdown'; domid: number; reason: number; code: number }
+  | { t: 'shutdown'; domid: number; reason: number; code: number; detail?: string }
   | { t: 'crash'; domid: number; detail: string }
   | { t: 'ack'; id: number; ok: boolean };
 

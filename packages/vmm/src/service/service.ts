@@ -21,7 +21,8 @@ import {
   VCPU_RUNSTATE,
   VIRQ,
 } from '@pvkit/hypercall';
-import { closePort } from './calls/evtchn.ts';
+import { closeAllPorts } from './calls/evtchn.ts';
+import { expireWatchdog } from './calls/watchdog.ts';
 import type { Handler, ServiceContext } from './context.ts';
 import { CALL_NAMES, hypercallTable } from './dispatch.ts';
 import { ServiceDomain } from './domain.ts';
@@ -42,6 +43,16 @@ export class Service implements ServiceContext {
   private readonly args = new Float64Array(MAX_HYPERCALL_ARGS);
   private trace: TraceRing | null = null;
   private readonly post: (m: FromService) => void;
+  /**
+   * A full GC of this thread's heap, if the entry could get one. V8 frees a
+   * SharedArrayBuffer only when every thread's last view of it is collected,
+   * and this thread allocates almost nothing, so without it a dead domain's
+   * guest memory would stay mapped until some later GC (hundreds of MiB
+   * after a few dozen domains).
+   */
+  collector: (() => void) | null = null;
+  /** A domain was torn down since the last collect(): its views are garbage now. */
+  garbage = false;
 
   constructor(timeBaseMs: number, counters: Float64Array, post: (m: FromService) => void) {
     this.timeBaseMs = timeBaseMs;
@@ -76,9 +87,11 @@ export class Service implements ServiceContext {
     return r;
   }
 
-  shutdown(d: ServiceDomain, reason: number, code: number): void {
+  shutdown(d: ServiceDomain, reason: number, code: number, detail?: string): void {
     this.teardown(d);
-    this.postAfterTrap({ t: 'shutdown', domid: d.domid, reason, code });
+    const m: FromService = { t: 'shutdown', domid: d.domid, reason, code };
+    if (detail !== undefined) m.detail = detail;
+    this.postAfterTrap(m);
   }
 
   crash(d: ServiceDomain, detail: string): void {
@@ -245,7 +258,9 @@ export class Service implements ServiceContext {
 
   fireTimers(now: number): void {
     for (const d of this.live) {
-      if (d.paused || d.timerMs === 0 || d.timerMs > now) continue;
+      if (d.paused) continue;
+      if (expireWatchdog(this, d, now)) continue;
+      if (d.timerMs === 0 || d.timerMs > now) continue;
       d.timerMs = 0;
       d.counters[DOMAIN_COUNTER.timer_fires] += 1;
       d.counters[DOMAIN_COUNTER.timer_deadline_ns] = 0;
@@ -255,10 +270,15 @@ export class Service implements ServiceContext {
     this.recomputeTimers();
   }
 
+  timersChanged(): void {
+    this.recomputeTimers();
+  }
+
   private recomputeTimers(): void {
     let next = Infinity;
     let armed = 0;
     for (const d of this.live) {
+      if (!d.paused) next = Math.min(next, d.watchdogs.next());
       if (d.timerMs === 0) continue;
       armed++;
       if (!d.paused && d.timerMs < next) next = d.timerMs;
@@ -305,6 +325,9 @@ export class Service implements ServiceContext {
       case 'unpause': {
         const d = this.domains.get(msg.domid);
         if (d) {
+          const now = hostClockMs();
+          if (msg.t === 'pause' && !d.paused) d.pausedAtMs = now;
+          if (msg.t === 'unpause' && d.paused) d.watchdogs.shift(now - d.pausedAtMs);
           d.paused = msg.t === 'pause';
           d.counters[DOMAIN_COUNTER.vcpu_state] = d.paused
             ? VCPU_RUNSTATE.paused
@@ -337,17 +360,25 @@ export class Service implements ServiceContext {
     }
   }
 
+  /** Collect the views of torn-down domains (the loop calls it before it sleeps). */
+  collect(): void {
+    this.garbage = false;
+    this.collector?.();
+  }
+
   /** Release everything the service holds for `d`: timer, ports, console. */
   private teardown(d: ServiceDomain): void {
     if (d.dead) return;
     if (this.last === d) this.settle();
     d.dead = true;
-    for (const port of d.ports.inUse()) closePort(this, d, port);
+    closeAllPorts(this, d, this.live);
     d.timerMs = 0;
+    d.watchdogs.clear();
     d.consoleFlush();
     d.counters[DOMAIN_COUNTER.vcpu_state] = VCPU_RUNSTATE.down;
     d.counters[DOMAIN_COUNTER.timer_deadline_ns] = 0;
     this.domains.delete(d.domid);
+    this.garbage = true;
     this.live = [...this.domains.values()];
     this.counters[SERVICE_COUNTER.domains] = this.domains.size;
     this.recomputeTimers();

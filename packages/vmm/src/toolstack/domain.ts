@@ -22,13 +22,13 @@ import {
 import { CALL_NAMES } from '../service/dispatch.ts';
 
 export type DomainState = 'created' | 'running' | 'paused' | 'shutdown' | 'crashed' | 'destroyed';
-export type ExitReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'destroyed';
+export type ExitReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watchdog' | 'destroyed';
 
 export interface ExitInfo {
   reason: ExitReason;
   /** The guest's exit code (sched_op(shutdown)'s second argument); 0 if none. */
   code: number;
-  /** Why, for crashes: the guest's exception or the ABI violation. */
+  /** Why, for crashes and watchdogs: the guest's exception, the ABI violation, the timeout. */
   detail?: string;
 }
 
@@ -69,6 +69,9 @@ export type DeviceStats = { name: string } & Record<keyof typeof QUEUE_COUNTER, 
 
 /** Console lines kept per domain; older lines are dropped (and counted). */
 export const CONSOLE_LOG_LINES = 10_000;
+/** What an ended domain keeps of its console: the last lines, within both bounds. */
+export const ENDED_CONSOLE_LINES = 1000;
+export const ENDED_CONSOLE_CHARS = 256 * 1024;
 
 const RUNSTATES = Object.keys(VCPU_RUNSTATE) as (keyof typeof VCPU_RUNSTATE)[];
 
@@ -79,17 +82,16 @@ export class Domain extends EventEmitter<{
   readonly domid: number;
   readonly name: string;
   readonly config: DomainConfig;
-  readonly memory: SharedArrayBuffer;
-  readonly counters: Float64Array;
   state: DomainState = 'created';
   exit: ExitInfo | null = null;
-  /** The console, line by line (the last CONSOLE_LOG_LINES). */
+  /** The console, line by line (the last CONSOLE_LOG_LINES; ENDED_CONSOLE_* once ended). */
   readonly consoleLog: string[] = [];
   consoleDropped = 0;
   /** Resolves once the domain has ended, however it ended. */
   readonly exited: Promise<ExitInfo>;
   /** @internal */ vcpus: Worker[] = [];
-  /** @internal */ devices: DeviceAttachment[] = [];
+  /** @internal Once ended: only each device's name and counters. */
+  devices: DeviceAttachment[] = [];
   /** @internal What each device's backend was attached with (a restart reuses it). */
   deviceContexts: DeviceAttachContext[] = [];
   /** @internal Each device's "restart" policy, and the automatic restarts it has had. */
@@ -100,6 +102,12 @@ export class Domain extends EventEmitter<{
   /** @internal */ resolveExit!: (e: ExitInfo) => void;
   /** @internal */ mailboxes: SharedArrayBuffer[];
   /** @internal */ deviceDoorbells: SharedArrayBuffer | null;
+  /** @internal Stops the toolstack watchdog, if the config asked for one. */
+  stopWatchdog: (() => void) | null = null;
+  private mem: SharedArrayBuffer | null;
+  private liveCounters: Float64Array | null;
+  /** The statistics at the end, once the live counters are released. */
+  private final: DomainStats | null = null;
 
   constructor(
     domid: number,
@@ -113,11 +121,24 @@ export class Domain extends EventEmitter<{
     this.domid = domid;
     this.name = config.name;
     this.config = config;
-    this.memory = memory;
-    this.counters = new Float64Array(counters);
+    this.mem = memory;
+    this.liveCounters = new Float64Array(counters);
     this.mailboxes = mailboxes;
     this.deviceDoorbells = deviceDoorbells;
     this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  /** The guest's memory; released when the domain ends (reading it then throws). */
+  get memory(): SharedArrayBuffer {
+    if (this.mem === null) throw new Error(`domain ${this.name} has ended: its memory is released`);
+    return this.mem;
+  }
+
+  /** The service's live counters (DOMAIN_COUNTER); released at the end, when stats() freezes. */
+  get counters(): Float64Array {
+    if (this.liveCounters === null)
+      throw new Error(`domain ${this.name} has ended: read stats() instead of its counters`);
+    return this.liveCounters;
   }
 
   get alive(): boolean {
@@ -146,8 +167,43 @@ export class Domain extends EventEmitter<{
     return this.consoleLog.join('\n');
   }
 
-  /** A snapshot of this domain's counters (what `pvkit stat` shows). */
+  /**
+   * @internal The domain has ended and its vCPUs and backends have stopped:
+   * freeze its statistics and drop what only a running domain needs (guest
+   * memory, mailboxes, doorbells, backend handles, listeners), so that a
+   * long-lived VMM keeps a small record per ended domain.
+   */
+  release(): void {
+    if (this.final !== null) return;
+    this.final = this.stats();
+    this.mem = null;
+    this.liveCounters = null;
+    this.mailboxes = [];
+    this.deviceDoorbells = null;
+    this.vcpus = [];
+    this.deviceContexts = [];
+    this.devices = this.devices.map((d) => ({
+      detach: async () => {},
+      ...(d.name !== undefined ? { name: d.name } : {}),
+      ...(d.counters !== undefined ? { counters: d.counters } : {}),
+    }));
+    let chars = 0;
+    let keep = 0;
+    for (let i = this.consoleLog.length - 1; i >= 0 && keep < ENDED_CONSOLE_LINES; i--, keep++) {
+      chars += this.consoleLog[i].length;
+      if (chars > ENDED_CONSOLE_CHARS) break;
+    }
+    const drop = this.consoleLog.length - keep;
+    if (drop > 0) {
+      this.consoleLog.splice(0, drop);
+      this.consoleDropped += drop;
+    }
+    this.removeAllListeners();
+  }
+
+  /** A snapshot of this domain's counters (what `pvkit stat` shows); frozen once it has ended. */
   stats(): DomainStats {
+    if (this.final !== null) return { ...this.final, state: this.state };
     const c = this.counters;
     return {
       domid: this.domid,

@@ -26,6 +26,7 @@ import { restartDevice, restartOnFailure } from './device-restart.ts';
 import { attachDevices, planDevices, prepareDevices } from './device-setup.ts';
 import { Domain, type DomainState, type ExitInfo, exitReasonOf } from './domain.ts';
 import { ServiceClient, type ServiceStats } from './service-client.ts';
+import { watchVcpu } from './watchdog.ts';
 
 const require = createRequire(import.meta.url);
 /** The built-in guest kernel's worker entry. */
@@ -36,6 +37,11 @@ export interface VmmOptions {
   spinUs?: number;
   /** Heap limit of each vCPU worker in MiB (default 256): a greedy guest fails alone. */
   vcpuHeapMb?: number;
+  /**
+   * Ended domains kept in `domains` for reporting (default 1000; the oldest
+   * go first). Each keeps only its record: name, exit, console tail, stats.
+   */
+  keepEnded?: number;
 }
 
 export class Vmm extends EventEmitter<{
@@ -54,10 +60,14 @@ export class Vmm extends EventEmitter<{
 
   constructor(opts: VmmOptions = {}) {
     super();
-    this.opts = { spinUs: opts.spinUs ?? 50, vcpuHeapMb: opts.vcpuHeapMb ?? 256 };
+    this.opts = {
+      spinUs: opts.spinUs ?? 50,
+      vcpuHeapMb: opts.vcpuHeapMb ?? 256,
+      keepEnded: opts.keepEnded ?? 1000,
+    };
   }
 
-  /** Every domain this VMM created, in creation order. */
+  /** The domains this VMM created, in creation order (ended ones: the last `keepEnded`). */
   get domains(): Domain[] {
     return [...this.byId.values()];
   }
@@ -216,6 +226,10 @@ export class Vmm extends EventEmitter<{
     w.on('exit', (code) => {
       if (dom.alive) void this.crash(dom, `vCPU 0 exited without a shutdown (exit code ${code})`);
     });
+    if (dom.config.watchdog !== undefined)
+      dom.stopWatchdog = watchVcpu(dom, dom.config.watchdog, (detail) => {
+        void this.finish(dom, { reason: 'watchdog', code: 0, detail }, 'crashed', false);
+      });
     this.setState(dom, 'running');
   }
 
@@ -276,13 +290,29 @@ export class Vmm extends EventEmitter<{
   private async finish(dom: Domain, exit: ExitInfo, state: DomainState, serviceDone: boolean) {
     if (!dom.alive) return dom.exited;
     dom.exit = exit;
+    dom.stopWatchdog?.();
     if (!serviceDone && this.svc) await this.svc.request({ t: 'destroy', domid: dom.domid });
     await Promise.all(dom.vcpus.map((w) => w.terminate()));
     await Promise.all(dom.devices.map((d) => d.detach()));
     this.setState(dom, state);
+    // Everything has stopped: the record stays, memory and handles go.
+    dom.release();
+    this.forgetEnded();
     dom.resolveExit(exit);
     this.emit('exit', dom, exit);
     return exit;
+  }
+
+  /** Drop the oldest ended records beyond `keepEnded`. */
+  private forgetEnded(): void {
+    let extra = -this.opts.keepEnded;
+    for (const d of this.byId.values()) if (!d.alive) extra++;
+    for (const [id, d] of this.byId) {
+      if (extra <= 0) break;
+      if (d.alive) continue;
+      this.byId.delete(id);
+      extra--;
+    }
   }
 
   private setState(dom: Domain, s: DomainState): void {
@@ -300,11 +330,13 @@ export class Vmm extends EventEmitter<{
       this.emit('console', dom, m.line);
     } else if (m.t === 'shutdown') {
       const reason = exitReasonOf(m.reason);
-      const crashed = reason === 'crash';
-      // The guest's own last word on why: its panic line, else its last line.
-      const detail = crashed
-        ? (dom.consoleLog.findLast((l) => l.startsWith('panic:')) ?? dom.consoleLog.at(-1))
-        : undefined;
+      const crashed = reason === 'crash' || reason === 'watchdog';
+      // The service's word (a watchdog), else the guest's: its panic line, else its last line.
+      const detail =
+        m.detail ??
+        (crashed
+          ? (dom.consoleLog.findLast((l) => l.startsWith('panic:')) ?? dom.consoleLog.at(-1))
+          : undefined);
       void this.finish(
         dom,
         { reason, code: m.code, ...(detail ? { detail } : {}) },

@@ -11,6 +11,7 @@ import {
   EVTCHNOP,
   EVTCHNSTAT,
   maskEvent,
+  NR_EVENT_CHANNELS,
   NR_VIRQS,
   PORT_COUNTER,
   raiseEvent,
@@ -68,8 +69,16 @@ function bindVirq(d: ServiceDomain, virq: number, vcpu: number): number {
   return port;
 }
 
-/** Close `port` of `d`; an interdomain peer's port goes back to unbound (Xen). */
-export function closePort(svc: ServiceContext, d: ServiceDomain, port: number): number {
+/**
+ * Close `port` of `d`; an interdomain peer's port goes back to unbound (Xen),
+ * marked as pointing at a dead domain when `d` is being torn down.
+ */
+export function closePort(
+  svc: ServiceContext,
+  d: ServiceDomain,
+  port: number,
+  dying = false,
+): number {
   const t = d.ports;
   if (!t.bound(port)) return -ERRNO.EINVAL;
   if (t.state[port] === EVTCHNSTAT.interdomain) {
@@ -82,6 +91,7 @@ export function closePort(svc: ServiceContext, d: ServiceDomain, port: number): 
     ) {
       rd.ports.state[rport] = EVTCHNSTAT.unbound;
       rd.ports.remotePort[rport] = 0;
+      rd.ports.remoteGone[rport] = dying ? 1 : 0;
     }
   } else if (t.state[port] === EVTCHNSTAT.virq) {
     d.virqPorts[t.virq[port]] = 0;
@@ -90,6 +100,24 @@ export function closePort(svc: ServiceContext, d: ServiceDomain, port: number): 
   maskEvent(d.words, port);
   clearEvent(d.words, port);
   return 0;
+}
+
+/**
+ * A domain ends: close all its ports, and mark the ports other domains
+ * offered it and it never bound, so that their sends fail from now on.
+ */
+export function closeAllPorts(
+  svc: ServiceContext,
+  d: ServiceDomain,
+  others: readonly ServiceDomain[],
+): void {
+  for (const port of d.ports.inUse()) closePort(svc, d, port, true);
+  for (const other of others) {
+    if (other === d) continue;
+    const t = other.ports;
+    for (let p = 1; p < NR_EVENT_CHANNELS; p++)
+      if (t.state[p] === EVTCHNSTAT.unbound && t.remoteDom[p] === d.domid) t.remoteGone[p] = 1;
+  }
 }
 
 function send(svc: ServiceContext, d: ServiceDomain, port: number): number {
@@ -107,6 +135,8 @@ function send(svc: ServiceContext, d: ServiceDomain, port: number): number {
       svc.raise(d, port);
       return 0;
     case EVTCHNSTAT.unbound:
+      // The peer has ended: say so (Xen drops it silently; a dead peer is worth an error).
+      if (t.remoteGone[port] !== 0) return -ERRNO.ESRCH;
       d.countPort(port, PORT_COUNTER.sends);
       return 0; // nobody listens yet: dropped, as in Xen
     default:

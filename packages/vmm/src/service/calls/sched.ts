@@ -15,6 +15,7 @@ import {
 } from '@pvkit/hypercall';
 import type { Handler } from '../context.ts';
 import { EventChannelTable } from '../evtchn-table.ts';
+import { watchdogOp } from './watchdog.ts';
 
 const REASONS: readonly number[] = Object.values(SHUTDOWN);
 
@@ -41,6 +42,8 @@ export const schedOp: Handler = (svc, d, vcpu, a) => {
     }
     case SCHEDOP.poll:
       return poll(d, vcpu, a);
+    case SCHEDOP.watchdog:
+      return watchdogOp(svc, d, a[1], a[2]);
     default:
       return -ERRNO.EINVAL;
   }
