@@ -60,6 +60,8 @@ export interface BlkExecutorOptions {
   onHostError?: (err: unknown, type: number, sector: number) => void;
   /** Offered each valid IN/OUT with its views resolved; true: the taker moves the data, writes `status`, counts bytes (io-pool.ts); execute() returns PENDING. */
   offload?: BlkOffload;
+  /** Called before a FLUSH syncs: wait until every offloaded request has finished. */
+  beforeFlush?: () => void;
 }
 
 /** execute()'s answer for a request handed to `offload`: nothing to push yet. */
@@ -77,6 +79,7 @@ export class BlkRequestExecutor {
   private readonly writeZeroesOn: boolean;
   private readonly onHostError: BlkExecutorOptions['onHostError'];
   private readonly offload: BlkOffload | undefined;
+  private readonly beforeFlush: (() => void) | undefined;
   // Per-request scratch, reused: one executor serves one queue, synchronously.
   private readonly hdrBytes = new Uint8Array(HDR);
   private readonly hdr = { type: 0, reserved: 0, sector: 0 };
@@ -98,6 +101,7 @@ export class BlkRequestExecutor {
     this.counters = opts.counters ?? newBlkCounters();
     this.onHostError = opts.onHostError;
     this.offload = opts.offload;
+    this.beforeFlush = opts.beforeFlush;
   }
 
   /** Perform one request. Never throws: every failure is a status and a counter. */
@@ -161,6 +165,7 @@ export class BlkRequestExecutor {
         // nonzero sector is a MUST broken: the driver is confused, say so.
         if (h.sector !== 0) return this.fail('errorsRequest', wData);
         try {
+          this.beforeFlush?.(); // offloaded writes land first
           this.image.flush(); // fdatasync, before the status byte says OK
         } catch (e) {
           return this.hostError(e, wData);

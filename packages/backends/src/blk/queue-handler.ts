@@ -72,7 +72,7 @@ export class BlkQueueHandler implements QueueHandler {
       counters: this.counters,
       onHostError: (err, type, sector) =>
         log?.(`host I/O error on ${typeName(type)} at sector ${sector}: ${String(err)}`),
-      ...(this.pool ? { offload: this.offload } : {}),
+      ...(this.pool ? { offload: this.offload, beforeFlush: () => this.settle() } : {}),
     });
   }
 
@@ -98,6 +98,17 @@ export class BlkQueueHandler implements QueueHandler {
     let n = 0;
     while (pool.nextDone(this.done)) n++;
     return n;
+  }
+
+  /**
+   * Before a FLUSH: take back (and push) every pooled request, copying here
+   * while any waits, so the flush covers all writes before it and its used
+   * entry comes after theirs.
+   */
+  private settle(): void {
+    const pool = this.pool;
+    if (pool === null) return;
+    while (pool.inFlight > 0) if (!pool.nextDone(this.done)) this.idle(50);
   }
 
   /** The ring is empty but jobs are out: copy one here, or wait for one to finish. */
@@ -146,6 +157,7 @@ export class BlkQueueHandler implements QueueHandler {
     c.readableLen = r.readableLen;
     c.writableLen = r.writableLen;
     this.head = head;
+    this.reapQueue = queue;
     const len = ex.execute(queue.mem, c).len;
     if (++this.sinceMirror >= MIRROR_EVERY) this.mirror();
     return len;
