@@ -222,13 +222,18 @@ describe('the job ring and the pool', () => {
     const r = { mem, driver } as unknown as BlkRig;
     const types = [BlkRequestType.OUT, BlkRequestType.IN, BlkRequestType.OUT, BlkRequestType.IN];
     const heads = types.map((t, k) => chain(r, k, t, k * 8, DATA + k * 4096, 4096));
-    driver.offer(...heads);
+    // The ring's last chain is done by the owner itself: a GET_ID there keeps all four pooled.
+    const id = chain(r, 4, BlkRequestType.GET_ID, 0, DATA + 4 * 4096, 20);
+    driver.offer(...heads, id);
+    const answers: number[] = [];
     for (let head = dq.popHead(); head >= 0; head = dq.popHead())
-      expect(handler.handle(dq, head)).toBe(-1);
+      answers.push(handler.handle(dq, head));
+    expect(answers).toEqual([-1, -1, -1, -1, 21]);
+    dq.push(id, 21);
     const lens = new Map<number, number>();
     await within(
       (async () => {
-        while (lens.size < 4) {
+        while (lens.size < 5) {
           handler.reap(dq, () => {});
           dq.publish();
           for (let i = lens.size; i < driver.usedIdx(); i++)
@@ -240,6 +245,7 @@ describe('the job ring and the pool', () => {
       'four pooled requests',
     );
     expect(heads.map((h) => lens.get(h))).toEqual([1, 0, 1, 0]);
+    expect(lens.get(id)).toBe(21);
     expect([0, 1, 2, 3].map((k) => mem.u8[STATUS + k])).toEqual([
       BlkStatus.OK,
       BlkStatus.IOERR,

@@ -83,7 +83,11 @@ export class BlkQueueHandler implements QueueHandler {
     n: number,
     bytes: number,
     status: Uint8Array,
-  ): boolean => (this.pool as BlkIoPool).offload(this.head, write, pos, views, n, bytes, status);
+  ): boolean =>
+    // The last chain in the ring is copied here: handing it off would only
+    // add two thread crossings while this thread waits with nothing to do.
+    (this.reapQueue as DeviceQueue).hasAvailable() &&
+    (this.pool as BlkIoPool).offload(this.head, write, pos, views, n, bytes, status);
 
   inFlight(): number {
     return this.pool?.inFlight ?? 0;
