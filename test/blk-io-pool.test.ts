@@ -39,6 +39,8 @@ afterEach(async () => {
 
 const DISK = 1 << 20;
 const QSIZE = 64;
+/** Requests from 32 KiB up go to the pool (smaller ones the queue's thread copies). */
+const BS = 32 * 1024;
 const HDR = 0x30000;
 const STATUS = 0x38000;
 const DATA = 0x40000; // up to 0xF0000: 704 KiB of buffers
@@ -75,7 +77,7 @@ async function run(r: BlkRig, heads: number[]): Promise<{ id: number; len: numbe
 }
 
 describe('a disk with I/O helpers', () => {
-  test('300 random 4 KiB writes and 300 reads keep every byte (2 helpers)', async () => {
+  test('300 random 32 KiB writes and 300 reads keep every byte (2 helpers)', async () => {
     const { r, path } = await rig(2);
     const model = hostPattern(7, 0, DISK);
     let x = 12345;
@@ -85,31 +87,36 @@ describe('a disk with I/O helpers', () => {
       x ^= x << 5;
       return (x >>> 0) / 2 ** 32;
     };
-    const N = 20;
-    for (let round = 0; round < 15; round++) {
+    const N = 10;
+    for (let round = 0; round < 30; round++) {
       const blocks = new Set<number>();
-      while (blocks.size < N) blocks.add(Math.floor(rnd() * (DISK / 4096)));
+      while (blocks.size < N) blocks.add(Math.floor(rnd() * (DISK / BS)));
       const list = [...blocks];
       const heads = list.map((b, k) => {
-        const buf = r.mem.u8.subarray(DATA + k * 4096, DATA + (k + 1) * 4096);
-        for (let i = 0; i < 4096; i++) buf[i] = Math.floor(rnd() * 256);
-        model.set(buf, b * 4096);
-        return chain(r, k, BlkRequestType.OUT, b * 8, DATA + k * 4096, 4096);
+        const buf = r.mem.u8.subarray(DATA + k * BS, DATA + (k + 1) * BS);
+        for (let i = 0; i < BS; i++) buf[i] = Math.floor(rnd() * 256);
+        model.set(buf, b * BS);
+        return chain(r, k, BlkRequestType.OUT, b * (BS / 512), DATA + k * BS, BS);
       });
       for (const u of await run(r, heads)) expect(u.len).toBe(1);
       for (let k = 0; k < N; k++) expect(r.mem.u8[STATUS + k]).toBe(BlkStatus.OK);
       // Read them back into other buffers, in another order.
-      r.mem.u8.fill(0, DATA + N * 4096, DATA + 2 * N * 4096);
+      r.mem.u8.fill(0, DATA + N * BS, DATA + 2 * N * BS);
       const back = list.map((b, k) =>
-        chain(r, k, BlkRequestType.IN, b * 8, DATA + (N + k) * 4096, 4096),
+        chain(r, k, BlkRequestType.IN, b * (BS / 512), DATA + (N + k) * BS, BS),
       );
-      for (const u of await run(r, back.reverse())) expect(u.len).toBe(4097);
+      for (const u of await run(r, back.reverse())) expect(u.len).toBe(BS + 1);
       list.forEach((b, k) => {
-        const got = r.mem.u8.subarray(DATA + (N + k) * 4096, DATA + (N + k + 1) * 4096);
-        expect(Buffer.from(got).equals(model.subarray(b * 4096, (b + 1) * 4096))).toBe(true);
+        const got = r.mem.u8.subarray(DATA + (N + k) * BS, DATA + (N + k + 1) * BS);
+        expect(Buffer.from(got).equals(model.subarray(b * BS, (b + 1) * BS))).toBe(true);
       });
     }
     expect(readFileSync(path).equals(model)).toBe(true);
+    // All but the last chain of each batch went through the pool.
+    await r.stop();
+    rigs.splice(0);
+    const pooled = r.counters.f64[r.counters.deviceBase(0) + BLK_COUNTER_NAMES.indexOf('pooled')];
+    expect(pooled).toBe(30 * 2 * (N - 1));
   });
 
   test('used entries complete out of order: a GET_ID after 14 pooled reads is not last', async () => {
@@ -206,7 +213,7 @@ describe('the job ring and the pool', () => {
     pools.push(pool);
     const queue = layoutSplitQueue(0x10000, QSIZE, 16);
     const driver = new RawDriver(mem, queue);
-    const shared = new Float64Array(16);
+    const shared = new Float64Array(BLK_COUNTER_NAMES.length);
     const logs: string[] = [];
     const handler = new BlkQueueHandler({
       image: MemoryImage.create(DISK), // what the executor checks against; the pool has the fd
@@ -221,9 +228,9 @@ describe('the job ring and the pool', () => {
     handler.start(dq, 0n);
     const r = { mem, driver } as unknown as BlkRig;
     const types = [BlkRequestType.OUT, BlkRequestType.IN, BlkRequestType.OUT, BlkRequestType.IN];
-    const heads = types.map((t, k) => chain(r, k, t, k * 8, DATA + k * 4096, 4096));
+    const heads = types.map((t, k) => chain(r, k, t, k * 8, DATA + k * BS, BS));
     // The ring's last chain is done by the owner itself: a GET_ID there keeps all four pooled.
-    const id = chain(r, 4, BlkRequestType.GET_ID, 0, DATA + 4 * 4096, 20);
+    const id = chain(r, 4, BlkRequestType.GET_ID, 0, DATA + 4 * BS, 20);
     driver.offer(...heads, id);
     const answers: number[] = [];
     for (let head = dq.popHead(); head >= 0; head = dq.popHead())
@@ -255,7 +262,8 @@ describe('the job ring and the pool', () => {
     handler.close(); // mirrors the counters, stops the helpers
     pools.splice(0);
     expect(shared[BLK_COUNTER_NAMES.indexOf('errorsHostIo')]).toBe(2);
-    expect(shared[BLK_COUNTER_NAMES.indexOf('bytesWritten')]).toBe(2 * 4096);
+    expect(shared[BLK_COUNTER_NAMES.indexOf('bytesWritten')]).toBe(2 * BS);
+    expect(shared[BLK_COUNTER_NAMES.indexOf('pooled')]).toBe(4);
     expect(logs.filter((l) => /host I\/O error on IN/.test(l))).toHaveLength(2);
     closeSync(fd);
   });

@@ -75,6 +75,9 @@ export class BlkIoPool {
       // The owner's loop never returns to its event loop while it serves;
       // once it stops, nothing of a helper should keep the thread alive.
       w.unref();
+      // A helper that fails to start or dies leaves its jobs to the other
+      // copiers (the owner claims whatever waits); nothing to report here.
+      w.on('error', () => {});
       this.workers.push(w);
     }
   }

@@ -96,8 +96,9 @@ function start(b: VirtqueueBackend, h: QueueHandler, q: DeviceQueue, f: FeatureS
 /** Take back every pending chain (waiting for them), push them and publish. */
 function settle(b: VirtqueueBackend, h: QueueHandler, count: (len: number) => void): void {
   const q = b.queue;
-  while ((h.inFlight?.() ?? 0) > 0) {
-    if (q !== null && (h.reap?.(q, count) ?? 0) > 0) continue;
+  // Without a queue nothing can be pushed: close() takes such chains back.
+  while (q !== null && (h.inFlight?.() ?? 0) > 0) {
+    if ((h.reap?.(q, count) ?? 0) > 0) continue;
     h.idle?.(b.idleWaitMs);
   }
   if (q !== null && q.unpublished > 0) b.publish(q);
