@@ -68,7 +68,7 @@ export class BlkIoPool {
       memory: opts.memory,
       fd: opts.fd,
       jobs: buffers,
-      spinUs: Number(process.env.PVKIT_BLK_SPIN ?? HELPER_SPIN_US),
+      spinUs: HELPER_SPIN_US,
     };
     for (let i = 0; i < opts.threads; i++) {
       const w = new Worker(opts.entry, { workerData: data, execArgv: [] });
