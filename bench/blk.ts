@@ -13,6 +13,11 @@ import type { BenchCase, BenchOptions } from './lib/types.ts';
 const WARMUP_S = 0.2;
 /** The guest's disk: queues served by their own backend workers (see BENCHMARKS.md). */
 const GUEST_QUEUES = 1;
+/** PVKIT_BLK_IOTHREADS=N: the disk's "iothreads" (for A/B runs); unset: the default. */
+const IOTHREADS =
+  process.env.PVKIT_BLK_IOTHREADS === undefined
+    ? {}
+    : { iothreads: Number(process.env.PVKIT_BLK_IOTHREADS) };
 
 interface GuestRun {
   value: number;
@@ -40,7 +45,7 @@ async function runGuest(
       vcpus: 1,
       cmdline: '',
       apps: [cmd],
-      disks: [{ path, queues: GUEST_QUEUES }],
+      disks: [{ path, queues: GUEST_QUEUES, ...IOTHREADS }],
       nics: [],
     },
   ]);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  DEFAULT_IOTHREADS,
   DiskConfigError,
   MAX_DISK_BYTES,
   MEMORY_PATH,
@@ -71,6 +72,7 @@ describe('parseDiskConfig', () => {
       create: false,
       readOnly: false,
       queues: 1,
+      iothreads: DEFAULT_IOTHREADS,
       serial: 'pvkit-2',
       notify: 'doorbell',
     });
@@ -83,6 +85,7 @@ describe('parseDiskConfig', () => {
       create: true,
       readonly: false,
       queues: 4,
+      iothreads: 2,
       serial: 'abcdefghijklmnopqrst',
       notify: 'hypercall',
     });
@@ -91,6 +94,7 @@ describe('parseDiskConfig', () => {
       sizeBytes: 1 << 30,
       create: true,
       queues: 4,
+      iothreads: 2,
     });
     expect(d).toMatchObject({ serial: 'abcdefghijklmnopqrst', notify: 'hypercall' });
   });
@@ -147,6 +151,24 @@ describe('parseDiskConfig', () => {
       /0 is not a queue count; expected an integer from 1 to 16/,
     ],
     ['17 queues', { path: 'a', queues: 17 }, 'disks[0].queues', /17 is not a queue count/],
+    [
+      '9 iothreads',
+      { path: 'a', iothreads: 9 },
+      'disks[0].iothreads',
+      /9 is not a thread count; expected an integer from 0 \(the queue's own thread copies\) to 8/,
+    ],
+    [
+      'negative iothreads',
+      { path: 'a', iothreads: -1 },
+      'disks[0].iothreads',
+      /-1 is not a thread/,
+    ],
+    [
+      'iothreads as a string',
+      { path: 'a', iothreads: '2' },
+      'disks[0].iothreads',
+      /"2" is not a thread/,
+    ],
     [
       'fractional queues',
       { path: 'a', queues: 1.5 },

@@ -7,3 +7,13 @@ export type { DescriptorChain, Segment } from '@pvkit/virtio-ring';
 
 /** The guest's memory as the executor uses it: bounds-checked views, and the size. */
 export type GuestMemory = Pick<RingGuestMemory, 'bytes' | 'size'>;
+
+/** Takes an IN (write = false) or OUT whose views are resolved, or says false (executor.ts `offload`). */
+export type BlkOffload = (
+  write: boolean,
+  pos: number,
+  views: readonly Uint8Array[],
+  nViews: number,
+  bytes: number,
+  status: Uint8Array,
+) => boolean;

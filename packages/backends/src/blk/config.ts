@@ -12,6 +12,9 @@ export const MEMORY_PATH = ':memory:';
 /** 1 PiB: far beyond any test, and every byte offset stays an exact JS number. */
 export const MAX_DISK_BYTES = 2 ** 50;
 export const MAX_DISK_QUEUES = 16;
+/** I/O helper threads per queue ("iothreads"): 0 = the queue's own thread copies. */
+export const MAX_IOTHREADS = 8;
+export const DEFAULT_IOTHREADS = 0;
 
 export type NotifyMode = 'doorbell' | 'hypercall';
 
@@ -27,6 +30,8 @@ export interface DiskSpec {
   create: boolean;
   readOnly: boolean;
   queues: number;
+  /** Copying threads per queue besides its own (io-pool.ts); file images only. */
+  iothreads: number;
   serial: string;
   notify: NotifyMode;
 }
@@ -41,7 +46,7 @@ export class DiskConfigError extends Error {
   }
 }
 
-const KEYS = ['path', 'size', 'create', 'readonly', 'queues', 'serial', 'notify'];
+const KEYS = ['path', 'size', 'create', 'readonly', 'queues', 'iothreads', 'serial', 'notify'];
 const SUFFIX: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 const SIZE_FORM =
   'expected a number of bytes, optionally with a binary suffix K, M, G or T (e.g. "512", "64K", "1G"), a multiple of 512';
@@ -178,6 +183,14 @@ export function parseDiskConfig(
       `expected an integer from 1 to ${MAX_DISK_QUEUES}`,
     );
   }
+  const io = o.iothreads ?? DEFAULT_IOTHREADS;
+  if (typeof io !== 'number' || !Number.isInteger(io) || io < 0 || io > MAX_IOTHREADS) {
+    throw new DiskConfigError(
+      `${key}.iothreads`,
+      `${show(io)} is not a thread count`,
+      `expected an integer from 0 (the queue's own thread copies) to ${MAX_IOTHREADS}`,
+    );
+  }
   const notify = o.notify ?? 'doorbell';
   if (notify !== 'doorbell' && notify !== 'hypercall') {
     throw new DiskConfigError(
@@ -194,6 +207,7 @@ export function parseDiskConfig(
     create,
     readOnly,
     queues: q,
+    iothreads: io,
     serial: o.serial === undefined ? `pvkit-${index}` : serialOf(o.serial, `${key}.serial`),
     notify,
   };

@@ -30,6 +30,8 @@ export const BLK_COUNTER_NAMES = [
   'errorsHostIo',
   /** Every UNSUPP answer: unknown type, feature not negotiated, unknown flags. */
   'unsupported',
+  /** IN/OUT requests whose data the I/O pool moved ("iothreads"; counted when they finish). */
+  'pooled',
 ] as const;
 
 export type BlkCounterName = (typeof BLK_COUNTER_NAMES)[number];

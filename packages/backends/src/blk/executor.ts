@@ -34,7 +34,8 @@ import {
   decodeBlkHeader,
   encodeBlkId,
 } from '@pvkit/virtio-ring';
-import type { DescriptorChain, GuestMemory, Segment } from './chain.ts';
+import { PENDING_LEN } from '../virtio/serve.ts';
+import type { BlkOffload, DescriptorChain, GuestMemory, Segment } from './chain.ts';
 import { type BlkCounterName, type BlkCounters, newBlkCounters } from './counters.ts';
 import type { BlockImage } from './image.ts';
 
@@ -57,7 +58,14 @@ export interface BlkExecutorOptions {
   counters?: BlkCounters;
   /** Told about each host I/O error (for a log line); must not throw. */
   onHostError?: (err: unknown, type: number, sector: number) => void;
+  /** Offered each valid IN/OUT with its views resolved; true: the taker moves the data, writes `status`, counts bytes (io-pool.ts); execute() returns PENDING. */
+  offload?: BlkOffload;
+  /** Called before a FLUSH syncs: wait until every offloaded request has finished. */
+  beforeFlush?: () => void;
 }
+
+/** execute()'s answer for a request handed to `offload`: nothing to push yet. */
+export const PENDING: BlkResult = Object.freeze({ status: null, len: PENDING_LEN });
 
 const HDR = BLK_REQ_HEADER_SIZE;
 const SECTOR = BLK_SECTOR_SIZE;
@@ -70,6 +78,8 @@ export class BlkRequestExecutor {
   private readonly discardOn: boolean;
   private readonly writeZeroesOn: boolean;
   private readonly onHostError: BlkExecutorOptions['onHostError'];
+  private readonly offload: BlkOffload | undefined;
+  private readonly beforeFlush: (() => void) | undefined;
   // Per-request scratch, reused: one executor serves one queue, synchronously.
   private readonly hdrBytes = new Uint8Array(HDR);
   private readonly hdr = { type: 0, reserved: 0, sector: 0 };
@@ -90,6 +100,8 @@ export class BlkRequestExecutor {
     this.writeZeroesOn = (acked & blkFeatureMask(BlkFeature.WRITE_ZEROES)) !== 0n;
     this.counters = opts.counters ?? newBlkCounters();
     this.onHostError = opts.onHostError;
+    this.offload = opts.offload;
+    this.beforeFlush = opts.beforeFlush;
   }
 
   /** Perform one request. Never throws: every failure is a status and a counter. */
@@ -153,6 +165,7 @@ export class BlkRequestExecutor {
         // nonzero sector is a MUST broken: the driver is confused, say so.
         if (h.sector !== 0) return this.fail('errorsRequest', wData);
         try {
+          this.beforeFlush?.(); // offloaded writes land first
           this.image.flush(); // fdatasync, before the status byte says OK
         } catch (e) {
           return this.hostError(e, wData);
@@ -199,6 +212,10 @@ export class BlkRequestExecutor {
     const wData = this.wData;
     if (!this.inCapacity(sector, n / SECTOR)) return this.fail('errorsRange', wData);
     if (!this.collect(mem, segs, start, end, from, n)) return this.chainError();
+    // run() made sure there is a status byte.
+    const st = this.status as Uint8Array;
+    if (n > 0 && this.offload?.(write, sector * SECTOR, this.views, this.nViews, n, st))
+      return PENDING;
     try {
       let pos = sector * SECTOR;
       for (let i = 0; i < this.nViews; i++) {

@@ -3,7 +3,7 @@
 // the toolstack passes each worker (VirtqueueWorkerData).
 export type { QueueChange } from './queue-backend.ts';
 export { VirtqueueBackend } from './queue-backend.ts';
-export { type QueueHandler, serveQueue } from './serve.ts';
+export { PENDING_LEN, type QueueHandler, serveQueue } from './serve.ts';
 export {
   BACKEND_READY,
   DEFAULT_BACKEND_SPIN_US,
