@@ -26,9 +26,16 @@ export class Channel {
     });
   }
 
-  /** Notify the peer. */
-  send(): void {
-    must(`event_channel_op(send ${this.port})`, this.kernel.hv.send(this.port));
+  /**
+   * Notify the peer. False once the peer domain has ended (the VMM answers
+   * -ESRCH): that is the peer's fate, not a bug in this kernel, so the app
+   * decides what to do rather than the domain crashing.
+   */
+  send(): boolean {
+    const r = this.kernel.hv.send(this.port);
+    if (r === -ERRNO.ESRCH) return false;
+    must(`event_channel_op(send ${this.port})`, r);
+    return true;
   }
 
   /** Park until an event arrives that no earlier wait() consumed (events coalesce). */

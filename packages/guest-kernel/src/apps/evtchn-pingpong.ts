@@ -1,7 +1,13 @@
 // Two domains bounce an interdomain event N times: `serve` offers a port and
 // echoes every event back; `ping` binds the offer, sends, waits for the echo,
 // and reports the average round trip.
+import type { Sys } from '../syscalls.ts';
 import { type AppSpec, countArgError, peerArgError } from './app.ts';
+
+function peerGone(sys: Sys, peer: number): number {
+  sys.print(`evtchn-pingpong: domain ${peer} has ended`);
+  return 1;
+}
 
 export const evtchnPingpong: AppSpec = {
   name: 'evtchn-pingpong',
@@ -24,7 +30,7 @@ export const evtchnPingpong: AppSpec = {
       sys.print(`evtchn-pingpong: serving domain ${peer} on port ${ch.port}`);
       for (let i = 0; i < rounds; i++) {
         await ch.wait();
-        ch.send();
+        if (!ch.send()) return peerGone(sys, peer);
       }
       sys.print(`evtchn-pingpong: echoed ${rounds} events`);
       return 0;
@@ -32,7 +38,7 @@ export const evtchnPingpong: AppSpec = {
     const ch = await sys.connect(peer);
     const t0 = sys.now();
     for (let i = 0; i < rounds; i++) {
-      ch.send();
+      if (!ch.send()) return peerGone(sys, peer);
       await ch.wait();
     }
     const ns = ((sys.now() - t0) * 1e6) / rounds;
