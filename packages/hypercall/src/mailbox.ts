@@ -108,6 +108,21 @@ export function mailboxArg(m: Int32Array, i: number): number {
   return m[w + 1] * TWO32 + (m[w] >>> 0);
 }
 
+/**
+ * All six arguments of the pending request into `a` (mailboxArg each),
+ * written out: the service does this once per trap, and the loop form costs
+ * it ~20 ns more.
+ */
+export function mailboxArgs(m: Int32Array, a: Float64Array): void {
+  const w = MAILBOX.args;
+  a[0] = m[w + 1] * TWO32 + (m[w] >>> 0);
+  a[1] = m[w + 3] * TWO32 + (m[w + 2] >>> 0);
+  a[2] = m[w + 5] * TWO32 + (m[w + 4] >>> 0);
+  a[3] = m[w + 7] * TWO32 + (m[w + 6] >>> 0);
+  a[4] = m[w + 9] * TWO32 + (m[w + 8] >>> 0);
+  a[5] = m[w + 11] * TWO32 + (m[w + 10] >>> 0);
+}
+
 /** Publish a result and wake the vCPU if it said it sleeps. */
 export function mailboxAnswer(m: Int32Array, value: number): void {
   put(m, MAILBOX.result, value);
