@@ -32,9 +32,10 @@ export function runServiceLoop(svc: Service, io: LoopIo): void {
   const c = svc.counters;
   let seenCtl = -1;
   let idle = 0;
-  let pass = 0;
+  let ctlIn = 0; // passes until the next look at the control word
   for (;;) {
-    if (pass++ % CONTROL_EVERY === 0) {
+    if (--ctlIn <= 0) {
+      ctlIn = CONTROL_EVERY;
       const ctl = Atomics.load(io.controlWords, SERVICE_CONTROL.seq);
       if (ctl !== seenCtl) {
         seenCtl = ctl;
