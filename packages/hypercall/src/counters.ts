@@ -26,7 +26,12 @@ export const DOMAIN_COUNTER_SLOTS = 16;
 
 export const VCPU_RUNSTATE = { running: 0, blocked: 1, paused: 2, down: 3 } as const;
 
-/** Per call number: count, total ns, max ns; from CALL_COUNTER_BASE + 3 * nr. */
+/**
+ * Per call number: count, total ns, max ns; from CALL_COUNTER_BASE + 3 * nr.
+ * Time is service time from one clock read to the next: traps a guest makes
+ * back to back (up to 16) share one interval equally, so the total is exact
+ * and the max is the largest such share (a trace has each trap's own).
+ */
 export const CALL_COUNTER = { count: 0, total_ns: 1, max_ns: 2 } as const;
 export const CALL_COUNTER_BASE = DOMAIN_COUNTER_SLOTS;
 export const CALL_COUNTER_STRIDE = 3;

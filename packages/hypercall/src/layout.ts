@@ -129,21 +129,29 @@ export const SHARED_INFO = {
 
 // ---- The per-vCPU mailbox (its own small SharedArrayBuffer) ----------------
 
-/** Word indices (Int32) of the mailbox a vCPU traps through. */
+/**
+ * Word indices (Int32) of the mailbox a vCPU traps through. A small
+ * SharedArrayBuffer is only 16-byte aligned (malloc), so its cache lines fall
+ * anywhere: what crosses threads per trap (state, nr, result) is one 16-byte
+ * block, which no 64-byte line can split, 64 bytes in, so it never shares a
+ * line with a neighbouring allocation. The arguments follow (the stub writes
+ * only the words that changed, so a repeated call moves no argument line);
+ * each sleep flag sits 64 bytes past everything hot, on a line of its own.
+ */
 export const MAILBOX = {
-  /** MAILBOX_STATE.* */
-  state: 0,
-  nr: 1,
-  /** 6 args, each two words (lo, hi): u64 little-endian. */
-  args: 2,
+  /** MAILBOX_STATE.*: the vCPU stores `request`, the service `done`. */
+  state: 16,
+  nr: 17,
   /** i64 result, two words (lo, hi). */
-  result: 14,
+  result: 18,
+  /** 6 args, each two words (lo, hi): u64 little-endian. */
+  args: 20,
   /** The vCPU sets it before Atomics.wait on `state`; the service notifies only then. */
-  guest_sleeping: 16,
-  /** On its own cache line: the service sets it while it sleeps on its doorbell. */
-  svc_sleeping: 32,
+  guest_sleeping: 48,
+  /** The service sets it while it sleeps on its doorbell; the vCPU then rings. */
+  svc_sleeping: 64,
 } as const;
-export const MAILBOX_BYTES = 256;
+export const MAILBOX_BYTES = 320;
 export const MAILBOX_STATE = { idle: 0, request: 1, done: 2 } as const;
 export const MAX_HYPERCALL_ARGS = 6;
 

@@ -44,9 +44,10 @@ test('the memory map: reserved pages in order, before any RAM', () => {
   expect(abi.reservedPages(abi.BOOT_MODULE_MAX) * abi.PAGE_SIZE).toBeLessThan(abi.MIN_GUEST_MEMORY);
 });
 
-test('mailbox: words inside, the service flag on its own cache line', () => {
+test('mailbox: words inside; hot block, arguments and each flag on lines apart', () => {
   const words = abi.MAILBOX_BYTES / 4;
-  fieldsFit(abi.MAILBOX, words, {
+  const M = abi.MAILBOX;
+  fieldsFit(M, words, {
     args: 12,
     result: 2,
     guest_sleeping: 1,
@@ -54,7 +55,20 @@ test('mailbox: words inside, the service flag on its own cache line', () => {
     state: 1,
     nr: 1,
   });
-  expect(abi.MAILBOX.svc_sleeping * 4).toBeGreaterThanOrEqual(64);
+  // state, nr and result: one 16-byte block on a 16-byte boundary, which no
+  // 64-byte line of a 16-aligned buffer can split, at least 64 bytes in.
+  const hot = [M.state, M.nr, M.result, M.result + 1].map((w) => w * 4);
+  const block = Math.min(...hot);
+  expect(block % 16).toBe(0);
+  expect(Math.max(...hot) + 4 - block).toBeLessThanOrEqual(16);
+  expect(block).toBeGreaterThanOrEqual(64);
+  // The arguments follow the block; a line holding a flag can reach back at
+  // most 60 bytes, so each flag is 64 bytes past the arguments and the other.
+  expect(M.args * 4).toBeGreaterThanOrEqual(block + 16);
+  const argsEnd = (M.args + 12) * 4;
+  expect(M.guest_sleeping * 4).toBeGreaterThanOrEqual(argsEnd + 60);
+  expect(M.svc_sleeping * 4).toBeGreaterThanOrEqual(M.guest_sleeping * 4 + 64);
+  expect(abi.MAILBOX_BYTES).toBeGreaterThanOrEqual(M.svc_sleeping * 4 + 64);
 });
 
 test('structs: multicall entry, memory map, evtchn_status', () => {
