@@ -40,6 +40,15 @@ export class NetPort {
   lastTxError: string | null = null;
   /** Used rx entries pushed but not yet published. */
   rxUnpublished = false;
+  /**
+   * Switch backpressure: the tx chain (head) held back because its receiver
+   * had no rx buffer, the receiving port's id, and since when (ms); -1: none.
+   */
+  heldHead = -1;
+  heldFor = -1;
+  heldSince = 0;
+  /** This guest let a held frame wait too long: frames for it are dropped until it refills. */
+  stalled = false;
   /** The shared counters (Float64Array) and where this NIC's net slots start. */
   readonly c: Float64Array;
   readonly nb: number;
@@ -77,6 +86,7 @@ export class NetPort {
       this.rxq?.disableNotifications();
     }
     if (this.tx.controlChanged) {
+      this.heldHead = -1;
       this.tx.sync();
       this.txq = this.tx.queue;
       this.features = this.tx.features;
@@ -94,6 +104,7 @@ export class NetPort {
   }
 
   breakTx(e: unknown): void {
+    this.heldHead = -1;
     this.tx.breakQueue(e);
     this.txq = null;
   }

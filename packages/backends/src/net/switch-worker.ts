@@ -68,7 +68,8 @@ function pump(): void {
   let lastWork = start;
   for (;;) {
     const now = performance.now();
-    if (engine.pass(now) > 0) lastWork = now;
+    // A frame held for its receiver's rx buffers is work too: refills do not kick.
+    if (engine.pass(now) > 0 || engine.held > 0) lastWork = now;
     else if (now - lastWork > spinMs) {
       if (trySleep()) return;
       lastWork = performance.now();
