@@ -34,6 +34,8 @@ export const DEVICE_CONTROL = {
   needs_reset: 4,
   /** Set by the toolstack at detach: backends stop and release everything. */
   stop: 5,
+  /** Bumped by the toolstack after it rewrote config space (setConfig): the model and backends re-read it. */
+  config_seq: 6,
   // Written once by describe(), before the model or a backend exists.
   device_id: 8,
   offered_lo: 9,
@@ -168,6 +170,31 @@ export class DeviceControl {
       ),
       config: new Uint8Array(this.buffer, this.configOffset(), len).slice(),
     };
+  }
+
+  /**
+   * Change config space after describe() (the toolstack; e.g. virtio-net's
+   * link status): same length, then config_seq moves. The register model
+   * applies it (ConfigGeneration, the config interrupt bit) on the driver's
+   * next register access; backends look at configSeq when they care.
+   */
+  setConfig(config: Uint8Array): void {
+    const len = this.w[DEVICE_CONTROL.config_len];
+    if (config.length !== len)
+      throw new RangeError(`config space of ${config.length} bytes, the device has ${len}`);
+    new Uint8Array(this.buffer, this.configOffset(), len).set(config);
+    Atomics.add(this.w, DEVICE_CONTROL.config_seq, 1);
+  }
+
+  /** How many times setConfig() ran (one load). */
+  get configSeq(): number {
+    return Atomics.load(this.w, DEVICE_CONTROL.config_seq);
+  }
+
+  /** Config space as it is now (a copy). */
+  config(): Uint8Array {
+    const len = this.w[DEVICE_CONTROL.config_len];
+    return new Uint8Array(this.buffer, this.configOffset(), len).slice();
   }
 
   private configOffset(): number {

@@ -48,6 +48,8 @@ export const NET_COUNTER_NAMES = [
   'txHeld',
   /** Frames for this guest dropped because its link is down (vmm.setLink). */
   'rxLinkDown',
+  /** Frames this guest sent while its link was down: dropped. */
+  'txLinkDown',
 ] as const;
 
 export type NetCounterName = (typeof NET_COUNTER_NAMES)[number];

@@ -4,10 +4,12 @@
 // attached domain; a wire backend holds one.
 import {
   type DeviceQueue,
+  decodeNetConfig,
   type FeatureSet,
   type GuestMemory,
   hasNetFeature,
   QUEUE_COUNTER,
+  VirtioNetStatus,
   VirtqueueError,
 } from '@pvkit/virtio-ring';
 import { VirtqueueBackend } from '../virtio/queue-backend.ts';
@@ -49,6 +51,9 @@ export class NetPort {
   heldSince = 0;
   /** This guest let a held frame wait too long: frames for it are dropped until it refills. */
   stalled = false;
+  /** VIRTIO_NET_S_LINK_UP of the device's config status (the toolstack's setLink), and its config_seq. */
+  linkUp = true;
+  private configSeq = -1;
   /** The shared counters (Float64Array) and where this NIC's net slots start. */
   readonly c: Float64Array;
   readonly nb: number;
@@ -76,8 +81,14 @@ export class NetPort {
     return this.rx.stopRequested;
   }
 
-  /** Act on the control block when it moved (two loads when it did not). */
+  /** Act on the control block when it moved (three loads when it did not). */
   sync(): void {
+    const seq = this.rx.control.configSeq;
+    if (seq !== this.configSeq) {
+      this.configSeq = seq;
+      const { status } = decodeNetConfig(this.rx.control.config());
+      this.linkUp = (status & VirtioNetStatus.LINK_UP) !== 0;
+    }
     if (this.rx.controlChanged) {
       this.rx.sync();
       this.rxq = this.rx.queue;

@@ -16,6 +16,9 @@
 // at most that much. Broadcast and flooded frames never wait: a port with no
 // buffer loses them (counted).
 //
+// Link status (the toolstack's setLink): a port whose link is down gets
+// nothing (rxLinkDown) and sends nothing (txLinkDown).
+//
 // Checksum offload: a frame sent NEEDS_CSUM crosses as it is and reaches a
 // receiver that acked GUEST_CSUM as DATA_VALID; any other receiver gets the
 // checksum completed in its own copy.
@@ -83,9 +86,10 @@ export class SwitchEngine {
     let moved = 0;
     let held = 0;
     const list = this.list;
+    // Every port first: a receiver's state (queues, link) is current when frames reach it.
+    for (let i = 0; i < list.length; i++) list[i].sync();
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
-      p.sync();
       if (p.txq !== null) moved += this.drain(p, nowMs);
       if (p.heldHead >= 0) held++;
     }
@@ -136,7 +140,7 @@ export class SwitchEngine {
         if (nowMs - p.heldSince < SWITCH_HOLD_MS) return false;
         dst.stalled = true;
       }
-      this.sw.delivered(dst.id, f.frameLen, this.writer.deliver(dst, f.frame, this.csumOf(f)));
+      this.deliverTo(dst, f.frameLen, this.csumOf(f));
     }
     q.push(p.heldHead, 0);
     p.tx.count(0, false);
@@ -147,12 +151,18 @@ export class SwitchEngine {
   /** A unicast frame for `dst` must wait: it has no rx buffer now, and is not stalled. */
   private mustWait(dst: NetPort): boolean {
     const r = dst.rxq;
-    if (r === null) return false;
+    if (r === null || !dst.linkUp) return false;
     if (dst.stalled) {
       if (r.available() >= Math.min(UNSTALL_BUFFERS, r.size >> 2)) dst.stalled = false;
       return false;
     }
     return !r.hasAvailable();
+  }
+
+  /** Copy the frame in this.txf into `dst`'s rx buffers, unless its link is down (counted). */
+  private deliverTo(dst: NetPort, len: number, c: CsumRequest): void {
+    if (!dst.linkUp) dst.count(NET_COUNTER.rxLinkDown);
+    else this.sw.delivered(dst.id, len, this.writer.deliver(dst, this.txf.frame, c));
   }
 
   private csumOf(f: TxFrame): CsumRequest {
@@ -173,6 +183,11 @@ export class SwitchEngine {
       return true;
     }
     const len = f.frameLen;
+    if (!p.linkUp) {
+      // A pulled cable carries nothing: a driver that ignores its link status loses the frame.
+      p.count(NET_COUNTER.txLinkDown);
+      return true;
+    }
     const out = this.sw.forward(p.id, f.macBuf, f.macOff, len, nowMs);
     if (out === DROP) return true;
     p.count(NET_COUNTER.txFrames);
@@ -185,13 +200,13 @@ export class SwitchEngine {
         p.heldFor = out;
         return false;
       }
-      this.sw.delivered(out, len, this.writer.deliver(dst, f.frame, c));
+      this.deliverTo(dst, len, c);
       return true;
     }
     const list = this.list;
     for (let i = 0; i < list.length; i++) {
       const dst = list[i];
-      if (dst !== p) this.sw.delivered(dst.id, len, this.writer.deliver(dst, f.frame, c));
+      if (dst !== p) this.deliverTo(dst, len, c);
     }
     return true;
   }

@@ -39,6 +39,7 @@ export interface Guest {
   mac: Uint8Array;
   rxBuf: number;
   rxSize: number;
+  control: DeviceControl;
 }
 
 let nextId = 1;
@@ -72,7 +73,7 @@ export function guest(engine: SwitchEngine, features: bigint, rxSize = 2048, rxC
   const rxBuf = 0x10000;
   for (let i = 0; i < rxCount; i++) rx.addBuffer(rxBuf + i * rxSize, rxSize, true, i);
   rx.publish();
-  return { port, mem, rx, tx, mac, rxBuf, rxSize };
+  return { port, mem, rx, tx, mac, rxBuf, rxSize, control };
 }
 
 /** An IPv4/UDP frame from `src` to `dst` with `n` payload bytes; NEEDS_CSUM leaves the pseudo sum. */

@@ -1,6 +1,7 @@
 // The virtio-net driver (Linux drivers/net/virtio_net.c, reduced to one
 // queue pair): probe the device, negotiate what both sides have, read MAC,
-// MTU, link status and pvkit's address block from config space, keep the rx
+// MTU, link status and pvkit's address block from config space (link status
+// again on every config change), keep the rx
 // ring full (./rx.ts), send through the tx ring (./tx.ts), and give the NIC
 // to the kernel's network stack as eth0, eth1, ...
 //
@@ -23,6 +24,7 @@ import {
   formatMac,
   hasFeature,
   hasNetFeature,
+  NET_CONFIG_SIZE,
   NET_HDR_SIZE,
   netFeatures,
   netLinkUp,
@@ -43,6 +45,7 @@ import {
 import { kernelNet, type NetDevice } from '../../netif/kernel-net.ts';
 import type { DeviceInfo } from '../../start-info.ts';
 import { probeVirtio, readDeviceConfig } from '../virtio/device.ts';
+import type { MmioRegisters } from '../virtio/mmio.ts';
 import { NetRx } from './rx.ts';
 import { NetTx, TX_SLOT_SIZE } from './tx.ts';
 
@@ -93,12 +96,18 @@ export class VirtioNet implements NetDevice {
   readonly features: FeatureSet;
   readonly mac: Uint8Array;
   readonly mtu: number;
-  readonly linkUp: boolean;
+  /** VIRTIO_NET_S_LINK_UP as last read (always up without STATUS); see checkConfig(). */
+  linkUp: boolean;
   readonly ip: IpConfig | null;
   readonly rx: NetRx;
   readonly tx: NetTx;
   readonly link: NetLink;
   private readonly txPollNs: number;
+  private readonly kernel: Kernel;
+  private readonly regs: MmioRegisters;
+  /** Word index of our device table entry's config_seq, and its value when config was last read. */
+  private readonly configSeqWord: number;
+  private configSeq: number;
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
 
@@ -109,6 +118,10 @@ export class VirtioNet implements NetDevice {
     let wanted = NET_DRIVER_FEATURES;
     if (!opts.csum) wanted &= ~netFeatures('CSUM', 'GUEST_CSUM');
     if (!opts.mrg) wanted &= ~netFeatures('MRG_RXBUF');
+    this.kernel = kernel;
+    this.configSeqWord = dev.configSeqAt >>> 2;
+    // Read before config space: a change from now on is seen by checkConfig().
+    this.configSeq = Atomics.load(kernel.hv.words, this.configSeqWord);
     const { regs, features, queues } = probeVirtio<number>(kernel, dev, {
       deviceId: VIRTIO_NET_DEVICE_ID,
       wanted,
@@ -116,6 +129,7 @@ export class VirtioNet implements NetDevice {
       queueSize: queueSizeFor(kernel.mm.free, opts.rxBuf),
     });
     this.features = features;
+    this.regs = regs;
     const has = (n: Parameters<typeof hasNetFeature>[1]) => hasNetFeature(features, n);
     const raw = readDeviceConfig(regs, PVKIT_NET_CONFIG_TOTAL);
     const cfg = decodeNetConfig(raw);
@@ -144,11 +158,29 @@ export class VirtioNet implements NetDevice {
     });
     this.tx = new NetTx(kernel, queues[1], csum);
     this.iface = net.addNic(this, this.ip, this.linkUp).iface;
+    // Queue 0's event is also the config interrupt (the device table's config_seq says which).
     queues[0].onInterrupt(kernel, () => {
       if (this.rx.poll() > 0) net.rearm();
+      if (Atomics.load(kernel.hv.words, this.configSeqWord) !== this.configSeq) this.checkConfig();
     });
     // Frames may have arrived between DRIVER_OK and now.
     if (this.rx.poll() > 0) net.rearm();
+  }
+
+  /**
+   * Config space changed (the VMM bumped config_seq): re-read it by trap
+   * and follow the link status. Down: the stack refuses to send (ENETDOWN)
+   * and drops what comes in; up again: it announces itself (gratuitous ARP).
+   */
+  checkConfig(): void {
+    this.configSeq = Atomics.load(this.kernel.hv.words, this.configSeqWord);
+    const cfg = decodeNetConfig(readDeviceConfig(this.regs, NET_CONFIG_SIZE));
+    const up = netLinkUp(this.features, cfg.status);
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    this.kernel.console.printk(`virtio-net: ${this.name}: link ${up ? 'up' : 'down'}`);
+    this.iface?.setLinkUp(up);
+    kernelNet(this.kernel).rearm();
   }
 
   txRoom(): number {
