@@ -133,15 +133,13 @@ export class SwitchEngine {
   private retryHeld(p: NetPort, q: DeviceQueue, nowMs: number): boolean {
     const f = this.txf;
     const dst = this.byId.get(p.heldFor);
+    if (dst !== undefined && this.mustWait(dst)) {
+      if (nowMs - p.heldSince < SWITCH_HOLD_MS) return false;
+      dst.stalled = true;
+    }
     // Read again: the frame is the guest's, it may have changed under us.
     if (!f.read(p.u8, q.chain, p.features, p.csum)) countTxError(p, f.error);
-    else if (dst !== undefined) {
-      if (this.mustWait(dst)) {
-        if (nowMs - p.heldSince < SWITCH_HOLD_MS) return false;
-        dst.stalled = true;
-      }
-      this.deliverTo(dst, f.frameLen, this.csumOf(f));
-    }
+    else if (dst !== undefined) this.deliverTo(dst, f.frameLen, this.csumOf(f));
     q.push(p.heldHead, 0);
     p.tx.count(0, false);
     p.heldHead = -1;
