@@ -209,6 +209,23 @@ export class SwitchEngine {
     return true;
   }
 
+  /**
+   * The NICs that held frames wait for (into `out`), and when the first of
+   * those waits ends (ms; Infinity when nothing is held): a switch going to
+   * sleep listens for their rx kicks and wakes by then at the latest.
+   */
+  waitedFor(out: NetPort[]): number {
+    out.length = 0;
+    let until = Number.POSITIVE_INFINITY;
+    for (const p of this.list) {
+      if (p.heldHead < 0) continue;
+      const dst = this.byId.get(p.heldFor);
+      if (dst !== undefined && !out.includes(dst)) out.push(dst);
+      until = Math.min(until, p.heldSince + SWITCH_HOLD_MS);
+    }
+    return until;
+  }
+
   /** Forget aged MAC entries (call every few seconds). */
   sweep(nowMs: number): number {
     return this.sw.table.sweep(nowMs);
