@@ -191,6 +191,10 @@ export class VirtioNet implements NetDevice {
     return this.tx.waitRoom(this.txPollNs);
   }
 
+  txWaiting(): boolean {
+    return this.tx.waiting > 0;
+  }
+
   txFrames(): number {
     return this.tx.stats.frames;
   }

@@ -30,6 +30,8 @@ export class NetTx {
   readonly vq: Virtqueue<number>;
   readonly stats = new NetTxStats();
   broken: string | null = null;
+  /** Tasks parked for a free slot (the idle loop then waits for the tx interrupt without a trap). */
+  waiting = 0;
   private readonly u8: Uint8Array;
   private readonly base: number;
   private readonly free: Int32Array;
@@ -136,7 +138,10 @@ export class NetTx {
         ring.eventIdx && ring.outstanding >= 2
           ? this.vq.delayInterrupt()
           : !ring.enableInterrupts();
-      if (armed) await this.roomWaiters.wait(); // else used entries are already waiting
+      if (!armed) continue; // used entries are already waiting
+      this.waiting++;
+      await this.roomWaiters.wait();
+      this.waiting--;
     }
   }
 
