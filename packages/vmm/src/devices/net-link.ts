@@ -46,13 +46,3 @@ export function setNicLink(dom: LinkTarget, nic: number, up: boolean): boolean {
   raiseEvent(words, dom.deviceEntries[i].evtchn);
   return true;
 }
-
-/** Is NIC `nic` of `dom` up, as its config space says? */
-export function nicLinkUp(dom: LinkTarget, nic: number): boolean {
-  const i = dom.deviceEntries.findIndex((e) => e.type === DEVICE_TYPE.net && e.id === nic);
-  const control = dom.deviceControls[i];
-  if (i < 0 || control === undefined) throw new RangeError(`domain ${dom.name} has no NIC ${nic}`);
-  const config = control.config();
-  const status = new DataView(config.buffer).getUint16(NetConfigOffset.STATUS, true);
-  return (status & VirtioNetStatus.LINK_UP) !== 0;
-}
