@@ -20,6 +20,8 @@ export interface DeviceInfo {
   evtchn: number;
   doorbell: number;
   flags: number;
+  /** GPA of the entry's config_seq word (the VMM bumps it when config space changed). */
+  configSeqAt: number;
 }
 
 export interface StartInfo {
@@ -67,6 +69,7 @@ export function readStartInfo(dv: DataView, gpa: number): StartInfo | string {
       evtchn: u32(e + DEVICE_ENTRY.evtchn),
       doorbell: u32(e + DEVICE_ENTRY.doorbell),
       flags: u32(e + DEVICE_ENTRY.flags),
+      configSeqAt: gpa + e + DEVICE_ENTRY.config_seq,
     });
   }
   return {

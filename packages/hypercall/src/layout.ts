@@ -76,6 +76,12 @@ export const DEVICE_ENTRY = {
   doorbell: 20,
   /** DEVICE_FLAG.* */
   flags: 24,
+  /**
+   * Bumped by the VMM each time the device's config space changed (then it
+   * raises queue 0's event): a driver compares it with the value it last saw
+   * (a load, no trap) and re-reads config space when it moved.
+   */
+  config_seq: 28,
 } as const;
 export const DEVICE_ENTRY_SIZE = 32;
 

@@ -40,6 +40,8 @@ export const DEVICE_CONTROL = {
    * (restart); until then Status shows DEVICE_NEEDS_RESET, even after a reset.
    */
   backend_down: 6,
+  /** Bumped by the toolstack after it rewrote config space (setConfig): the model and backends re-read it. */
+  config_seq: 7,
   // Written once by describe(), before the model or a backend exists.
   device_id: 8,
   offered_lo: 9,
@@ -180,6 +182,31 @@ export class DeviceControl {
       ),
       config: new Uint8Array(this.buffer, this.configOffset(), len).slice(),
     };
+  }
+
+  /**
+   * Change config space after describe() (the toolstack; e.g. virtio-net's
+   * link status): same length, then config_seq moves. The register model
+   * applies it (ConfigGeneration, the config interrupt bit) on the driver's
+   * next register access; backends look at configSeq when they care.
+   */
+  setConfig(config: Uint8Array): void {
+    const len = this.w[DEVICE_CONTROL.config_len];
+    if (config.length !== len)
+      throw new RangeError(`config space of ${config.length} bytes, the device has ${len}`);
+    new Uint8Array(this.buffer, this.configOffset(), len).set(config);
+    Atomics.add(this.w, DEVICE_CONTROL.config_seq, 1);
+  }
+
+  /** How many times setConfig() ran (one load). */
+  get configSeq(): number {
+    return Atomics.load(this.w, DEVICE_CONTROL.config_seq);
+  }
+
+  /** Config space as it is now (a copy). */
+  config(): Uint8Array {
+    const len = this.w[DEVICE_CONTROL.config_len];
+    return new Uint8Array(this.buffer, this.configOffset(), len).slice();
   }
 
   private configOffset(): number {

@@ -195,6 +195,13 @@ export class DeviceQueue {
     return Atomics.load(this.u16, this.ix.availIdx) !== this.lastAvail;
   }
 
+  /** How many available entries are not popped yet (loads avail.idx; 0 once broken). */
+  available(): number {
+    if (this.brokenBy !== null) return 0;
+    const n = (Atomics.load(this.u16, this.availIdxAt) - this.lastAvail) & 0xffff;
+    return n > this.size ? 0 : n;
+  }
+
   /**
    * Ask the driver for kicks again, then re-check the ring: true means
    * entries arrived meanwhile, so pop them instead of sleeping (or the

@@ -44,6 +44,12 @@ export const NET_COUNTER_NAMES = [
   /** Stream: connections made (accepted or connected) and lost. */
   'wireConnects',
   'wireDisconnects',
+  /** Switch: unicast frames that waited in this guest's tx ring for the receiver's rx buffers. */
+  'txHeld',
+  /** Frames for this guest dropped because its link is down (vmm.setLink). */
+  'rxLinkDown',
+  /** Frames this guest sent while its link was down: dropped. */
+  'txLinkDown',
 ] as const;
 
 export type NetCounterName = (typeof NET_COUNTER_NAMES)[number];

@@ -4,10 +4,12 @@
 // attached domain; a wire backend holds one.
 import {
   type DeviceQueue,
+  decodeNetConfig,
   type FeatureSet,
   type GuestMemory,
   hasNetFeature,
   QUEUE_COUNTER,
+  VirtioNetStatus,
   VirtqueueError,
 } from '@pvkit/virtio-ring';
 import { VirtqueueBackend } from '../virtio/queue-backend.ts';
@@ -40,6 +42,18 @@ export class NetPort {
   lastTxError: string | null = null;
   /** Used rx entries pushed but not yet published. */
   rxUnpublished = false;
+  /**
+   * Switch backpressure: the tx chain (head) held back because its receiver
+   * had no rx buffer, the receiving port's id, and since when (ms); -1: none.
+   */
+  heldHead = -1;
+  heldFor = -1;
+  heldSince = 0;
+  /** This guest let a held frame wait too long: frames for it are dropped until it refills. */
+  stalled = false;
+  /** VIRTIO_NET_S_LINK_UP of the device's config status (the toolstack's setLink), and its config_seq. */
+  linkUp = true;
+  private configSeq = -1;
   /** The shared counters (Float64Array) and where this NIC's net slots start. */
   readonly c: Float64Array;
   readonly nb: number;
@@ -67,8 +81,14 @@ export class NetPort {
     return this.rx.stopRequested;
   }
 
-  /** Act on the control block when it moved (two loads when it did not). */
+  /** Act on the control block when it moved (three loads when it did not). */
   sync(): void {
+    const seq = this.rx.control.configSeq;
+    if (seq !== this.configSeq) {
+      this.configSeq = seq;
+      const { status } = decodeNetConfig(this.rx.control.config());
+      this.linkUp = (status & VirtioNetStatus.LINK_UP) !== 0;
+    }
     if (this.rx.controlChanged) {
       this.rx.sync();
       this.rxq = this.rx.queue;
@@ -77,6 +97,7 @@ export class NetPort {
       this.rxq?.disableNotifications();
     }
     if (this.tx.controlChanged) {
+      this.heldHead = -1;
       this.tx.sync();
       this.txq = this.tx.queue;
       this.features = this.tx.features;
@@ -94,6 +115,7 @@ export class NetPort {
   }
 
   breakTx(e: unknown): void {
+    this.heldHead = -1;
     this.tx.breakQueue(e);
     this.txq = null;
   }

@@ -11,7 +11,10 @@
 //                       rings every doorbell), a control message or the 1 s
 //                       timeout starts the polling again;
 //   every 2 ms of work  yield to the event loop once, so plug/unplug messages
-//                       get in (they never wait behind a busy switch for long).
+//                       get in (they never wait behind a busy switch for long);
+//   a frame held        (a receiver with no rx buffer, SwitchEngine) the sleep
+//                       also listens to that receiver's rx kicks, and ends when
+//                       the hold would.
 //
 // The idle spell adapts, like KVM's halt polling: it starts at spinUs; a
 // wake-up that comes sooner than the longest spell (request/response
@@ -43,7 +46,10 @@ if (port === null) throw new Error('the switch runs in a worker thread');
 let scheduled = false;
 let stopping = false;
 const waiter = new MultiDoorbellWait(() => {
-  for (const p of engine.ports) p.txq?.disableNotifications();
+  for (const p of engine.ports) {
+    p.txq?.disableNotifications();
+    p.rxq?.disableNotifications();
+  }
   const slept = performance.now() - sleptAt;
   if (slept < MAX_SPIN_MS) spinMs = Math.min(MAX_SPIN_MS, spinMs * 2);
   else if (slept > QUIET_MS) spinMs = Math.max(MIN_SPIN_MS, spinMs / 2);
@@ -80,22 +86,35 @@ function pump(): void {
   }
 }
 
-/** Kicks on, rings re-checked, doorbells armed: true if the switch now sleeps. */
+const waitedFor: NetPort[] = [];
+
+/**
+ * Kicks on, rings re-checked, doorbells armed: true if the switch now
+ * sleeps. A receiver a held frame waits for is listened to as well (its rx
+ * kicks on, as vhost-net does when a guest runs out of rx buffers), and the
+ * sleep ends when that wait would.
+ */
 function trySleep(): boolean {
   engine.mirrorAll();
   const ports = engine.ports;
-  waiter.snapshot(ports.map((p) => p.tx.bell));
+  const until = engine.waitedFor(waitedFor);
+  waiter.snapshot([...ports.map((p) => p.tx.bell), ...waitedFor.map((p) => p.rx.bell)]);
   let work = false;
   for (const p of ports) {
     if (p.rx.controlChanged || p.tx.controlChanged) work = true;
     else if (p.txq?.enableNotifications()) work = true;
   }
-  if (!work && waiter.arm(IDLE_WAIT_MS)) {
+  for (const p of waitedFor) if (p.rxq?.enableNotifications()) work = true;
+  const ms = Math.min(IDLE_WAIT_MS, Math.max(0.05, until - performance.now()));
+  if (!work && waiter.arm(ms)) {
     sleptAt = performance.now();
     for (const p of ports) p.countSleep();
     return true;
   }
-  for (const p of ports) p.txq?.disableNotifications();
+  for (const p of ports) {
+    p.txq?.disableNotifications();
+    p.rxq?.disableNotifications();
+  }
   return false;
 }
 

@@ -32,19 +32,26 @@ export async function netperfServer(sys: Sys, port: number, sessions: number): P
   let s: Session | null = null;
   let done = 0;
   let lingerUntil = Number.POSITIVE_INFINITY;
+  // Stream data is stamped once per batch (the clock is read when the
+  // queue runs dry or something else arrives), not once per datagram: the
+  // last arrival's stamp is then a little late, never early.
+  let unstamped = false;
   for (;;) {
     const len = sock.tryRecvFrom(buf, from);
+    const kind = typeof len === 'number' && len >= NP_HEADER ? buf[0] : 0;
+    if (unstamped && kind !== NP.DATA && s !== null) {
+      s.lastMs = sys.now();
+      unstamped = false;
+    }
     if (typeof len !== 'number') {
       if (sys.now() >= lingerUntil) break;
       await sock.waitReadable(Number.isFinite(lingerUntil) ? lingerUntil - sys.now() : null);
       continue;
     }
-    const kind = len >= NP_HEADER ? buf[0] : 0;
     if (kind === NP.DATA) {
       if (s !== null && !s.ended && npSession(buf) === s.id) {
-        const t = sys.now();
-        if (s.received === 0) s.firstMs = t;
-        s.lastMs = t;
+        if (s.received === 0) s.firstMs = s.lastMs = sys.now();
+        else unstamped = true;
         s.received++;
         s.bytes += len;
       }

@@ -20,3 +20,18 @@ export function writeU32(b: Uint8Array, at: number, v: number): void {
   b[at + 2] = (v >>> 8) & 0xff;
   b[at + 3] = v & 0xff;
 }
+
+/** Copies up to this long go byte by byte: cheaper than a subarray view and set(). */
+const SMALL_COPY = 96;
+
+/** Copy `len` bytes from `src[srcAt..]` to `dst[dstAt..]` without a view per call for small ones. */
+export function copyBytes(
+  dst: Uint8Array,
+  dstAt: number,
+  src: Uint8Array,
+  srcAt: number,
+  len: number,
+): void {
+  if (len <= SMALL_COPY) for (let i = 0; i < len; i++) dst[dstAt + i] = src[srcAt + i];
+  else dst.set(src.subarray(srcAt, srcAt + len), dstAt);
+}

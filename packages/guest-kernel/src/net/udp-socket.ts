@@ -10,6 +10,7 @@
 // when the queue becomes non-empty) and parks the task on its wait queue,
 // with its own deadline for a recvfrom timeout.
 
+import { copyBytes } from './bytes.ts';
 import { DEFAULT_TTL } from './ipv4.ts';
 import type { NetError } from './types.ts';
 
@@ -128,7 +129,7 @@ export class UdpSocket {
     const len = this.qLen[i];
     const off = this.qOff[i];
     const n = Math.min(len, into.length);
-    if (n > 0) into.set(this.ring!.subarray(off, off + n));
+    if (n > 0) copyBytes(into, 0, this.ring!, off, n);
     if (from) {
       from.addr = this.qSrc[i];
       from.port = this.qPort[i];
@@ -178,7 +179,7 @@ export class UdpSocket {
       this.drops++;
       return false;
     }
-    if (len > 0) this.ring!.set(buf.subarray(off, off + len), at);
+    if (len > 0) copyBytes(this.ring!, at, buf, off, len);
     const i = (this.first + this.count) % this.capCount;
     this.qOff[i] = at;
     this.qLen[i] = len;

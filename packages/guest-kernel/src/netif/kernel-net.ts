@@ -23,6 +23,8 @@ export interface NetDevice {
   txRoom(): number;
   /** Park until a tx slot is free. */
   waitTxRoom(): Promise<void>;
+  /** Is a task parked in waitTxRoom()? (its wake-up is the tx interrupt) */
+  txWaiting(): boolean;
   /** Driver-level counters, for `stats`. */
   counters(): Record<string, number>;
   /** Frames sent and received so far (the busy hint watches them move). */
@@ -65,8 +67,11 @@ export class KernelNet {
     this.stack = new NetStack({ clock: { now: () => kernel.time.nowNs() / 1e6 } });
     // Poll a little before blocking while frames flow (halt polling): a
     // block and its wake-up cost more than the gap between two frames.
+    // A sender parked for a tx slot waits for the tx interrupt: on the wake
+    // word, without the trap of sched_op(block) (two thread wake-ups when
+    // the hypervisor service sleeps, paid once per ring of frames).
     kernel.sched.addBusyHint(
-      () => (this.busy() ? BUSY.soon : BUSY.none),
+      () => (this.busy() ? BUSY.soon : this.txWaiting() ? BUSY.event : BUSY.none),
       () => this.framesMoved(),
     );
   }
@@ -136,6 +141,12 @@ export class KernelNet {
       this.stack.tick();
       this.rearm();
     });
+  }
+
+  /** A task waits for a tx slot on some NIC. */
+  private txWaiting(): boolean {
+    for (const n of this.nics) if (n.dev.txWaiting()) return true;
+    return false;
   }
 
   /**

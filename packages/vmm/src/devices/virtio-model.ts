@@ -5,6 +5,9 @@
 //   DRIVER_OK / reset / FAILED  -> DeviceControl.publish(), then ring every
 //                                  queue's doorbell so sleeping backends look;
 //   QueueNotify (a kick by trap) -> ring that queue's doorbell;
+//   config space                -> what the toolstack last setConfig()'d: on the
+//                                  first access after a change, ConfigGeneration
+//                                  moves and the config interrupt bit is set;
 //   Status reads                -> DEVICE_NEEDS_RESET once a backend reported
 //                                  a broken queue, or while a queue's backend
 //                                  is down (died, not yet restarted: the init
@@ -54,10 +57,13 @@ class VirtioModel implements MmioDeviceModel {
   private drainUntilMs = 0;
   /** Status before the write being handled (the hooks run after it changed). */
   private statusBefore = 0;
+  /** The control block's config_seq as last applied to the register model. */
+  private configSeq = 0;
 
   constructor(ctx: MmioModelContext, opts: VirtioModelOptions) {
     const setup = ctx.device;
     this.control = new DeviceControl(setup.control);
+    this.configSeq = this.control.configSeq; // description() below holds what it counts
     const words = new Int32Array(setup.doorbells);
     this.bells = Array.from(
       { length: this.control.nrQueues },
@@ -112,7 +118,17 @@ class VirtioModel implements MmioDeviceModel {
     for (const b of this.bells) b.ring();
   }
 
+  /** Take config space changes the toolstack made (setConfig) into the register model. */
+  private syncConfig(): void {
+    const seq = this.control.configSeq;
+    if (seq === this.configSeq) return;
+    this.configSeq = seq;
+    const bytes = this.control.config();
+    this.dev.updateConfig(() => this.dev.config.set(bytes));
+  }
+
   read(offset: number): number {
+    this.syncConfig();
     if (offset === VIRTIO_MMIO.STATUS) {
       const down = this.control.backendDown;
       if (this.draining.length > 0) {
@@ -132,6 +148,7 @@ class VirtioModel implements MmioDeviceModel {
   }
 
   write(offset: number, value: number): number {
+    this.syncConfig();
     this.statusBefore = this.dev.status.value;
     this.dev.write(offset, value);
     return 0;

@@ -10,7 +10,8 @@ import {
   SHUTDOWN,
   VCPU_RUNSTATE,
 } from '@pvkit/hypercall';
-import { type DeviceCounters, QUEUE_COUNTER } from '@pvkit/virtio-ring';
+import { type DeviceControl, type DeviceCounters, QUEUE_COUNTER } from '@pvkit/virtio-ring';
+import type { DeviceEntry } from '../boot/guest-memory.ts';
 import type { RestartPolicy } from '../config/restart.ts';
 import type { DomainConfig } from '../config/schema.ts';
 import {
@@ -99,6 +100,9 @@ export class Domain extends EventEmitter<{
   /** @internal */ autoRestarts: number[] = [];
   /** @internal The config key of each device, in the order of `devices`. */
   deviceKeys: DeviceConfigKey[] = [];
+  /** @internal The start_info device table, and each entry's control block (same order). */
+  deviceEntries: DeviceEntry[] = [];
+  /** @internal */ deviceControls: DeviceControl[] = [];
   /** @internal */ resolveExit!: (e: ExitInfo) => void;
   /** @internal */ mailboxes: SharedArrayBuffer[];
   /** @internal */ deviceDoorbells: SharedArrayBuffer | null;

@@ -20,6 +20,7 @@ import { bundleEntry } from '../boot/bundle.ts';
 import { buildGuestImage } from '../boot/guest-memory.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
+import { setNicLink } from '../devices/net-link.ts';
 import type { DeviceAttachment } from '../devices/registry.ts';
 import type { FromService } from '../service/protocol.ts';
 import { restartDevice, restartOnFailure } from './device-restart.ts';
@@ -158,6 +159,8 @@ export class Vmm extends EventEmitter<{
       });
       dom.devices = attachments;
       dom.deviceKeys = plans.map((p) => p.key);
+      dom.deviceEntries = plans.map((p) => p.device);
+      dom.deviceControls = controls;
       this.byId.set(domid, dom);
       this.service().send({
         t: 'create',
@@ -243,6 +246,17 @@ export class Vmm extends EventEmitter<{
     if (dom.state !== 'paused') throw new Error(`domain ${dom.name} is ${dom.state}, not paused`);
     const ok = await this.service().request({ t: 'unpause', domid: dom.domid });
     if (ok && dom.alive) this.setState(dom, 'running');
+  }
+
+  /**
+   * Plug (true) or pull (false) the cable of the domain's NIC `nic` (eth<nic>):
+   * its virtio-net config status changes with a config interrupt, the guest
+   * stops sending while it is down and announces itself (gratuitous ARP) when
+   * it comes up; a switch drops frames for it meanwhile. False if it already was.
+   */
+  setLink(dom: Domain, nic: number, up: boolean): boolean {
+    if (!dom.alive) throw new Error(`domain ${dom.name} is ${dom.state}`);
+    return setNicLink(dom, nic, up);
   }
 
   /** Type text on the domain's console: console_io(read) returns it; VIRQ_CONSOLE is raised. */

@@ -1,6 +1,7 @@
 // The virtio-net driver (Linux drivers/net/virtio_net.c, reduced to one
 // queue pair): probe the device, negotiate what both sides have, read MAC,
-// MTU, link status and pvkit's address block from config space, keep the rx
+// MTU, link status and pvkit's address block from config space (link status
+// again on every config change), keep the rx
 // ring full (./rx.ts), send through the tx ring (./tx.ts), and give the NIC
 // to the kernel's network stack as eth0, eth1, ...
 //
@@ -23,6 +24,7 @@ import {
   formatMac,
   hasFeature,
   hasNetFeature,
+  NET_CONFIG_SIZE,
   NET_HDR_SIZE,
   netFeatures,
   netLinkUp,
@@ -100,7 +102,8 @@ export class VirtioNet implements NetDevice {
   readonly features: FeatureSet;
   readonly mac: Uint8Array;
   readonly mtu: number;
-  readonly linkUp: boolean;
+  /** VIRTIO_NET_S_LINK_UP as last read (always up without STATUS); see checkConfig(). */
+  linkUp: boolean;
   readonly ip: IpConfig | null;
   /** Both rings are replaced when the device is reset and re-probed (../virtio/recovery.ts). */
   rx: NetRx;
@@ -109,6 +112,11 @@ export class VirtioNet implements NetDevice {
   /** DEVICE_NEEDS_RESET handling: the stack keeps its sockets; frames go out again once it is back. */
   readonly recovery: VirtioRecovery;
   private readonly txPollNs: number;
+  /** Replaced with the rings when the device is re-probed. */
+  private regs: MmioRegisters;
+  /** Word index of our device table entry's config_seq, and its value when config was last read. */
+  private readonly configSeqWord: number;
+  private configSeq: number;
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
   private readonly probeOpts: VirtioProbeOptions;
@@ -125,6 +133,9 @@ export class VirtioNet implements NetDevice {
     let wanted = NET_DRIVER_FEATURES;
     if (!opts.csum) wanted &= ~netFeatures('CSUM', 'GUEST_CSUM');
     if (!opts.mrg) wanted &= ~netFeatures('MRG_RXBUF');
+    this.configSeqWord = dev.configSeqAt >>> 2;
+    // Read before config space: a change from now on is seen by checkConfig().
+    this.configSeq = Atomics.load(kernel.hv.words, this.configSeqWord);
     this.probeOpts = {
       deviceId: VIRTIO_NET_DEVICE_ID,
       wanted,
@@ -133,6 +144,7 @@ export class VirtioNet implements NetDevice {
     };
     const { regs, features, queues } = probeVirtio<number>(kernel, dev, this.probeOpts);
     this.features = features;
+    this.regs = regs;
     const has = (n: Parameters<typeof hasNetFeature>[1]) => hasNetFeature(features, n);
     const raw = readDeviceConfig(regs, PVKIT_NET_CONFIG_TOTAL);
     const cfg = decodeNetConfig(raw);
@@ -177,10 +189,15 @@ export class VirtioNet implements NetDevice {
     this.serveRx(kernel, queues[0]);
   }
 
-  /** Bind the rx interrupt; frames may have arrived between DRIVER_OK and now. */
+  /**
+   * Bind the rx interrupt; frames may have arrived between DRIVER_OK and now.
+   * Queue 0's event is also the config interrupt (the device table's
+   * config_seq says whether config space moved).
+   */
   private serveRx(kernel: Kernel, vq: Virtqueue<number>): void {
     const net = kernelNet(kernel);
     vq.onInterrupt(kernel, () => {
+      if (Atomics.load(kernel.hv.words, this.configSeqWord) !== this.configSeq) this.checkConfig();
       if (this.rx.poll() > 0) net.rearm();
       else if (this.rx.broken !== null) this.recovery.fail(this.rx.broken);
       // Nothing to take: is the device asking for a reset? (a trap; the
@@ -198,11 +215,28 @@ export class VirtioNet implements NetDevice {
       for (const vq of queues) freeQueueMemory(kernel, vq.memory);
       throw new Error('the device came back with other features');
     }
+    this.regs = regs;
     this.rx = new NetRx(kernel, queues[0], this.rxOpts);
     this.tx = new NetTx(kernel, queues[1], hasNetFeature(features, 'CSUM'));
     this.serveRx(kernel, queues[0]);
     for (const resume of this.upWaiters.splice(0)) resume();
     return regs;
+  }
+
+  /**
+   * Config space changed (the VMM bumped config_seq): re-read it by trap
+   * and follow the link status. Down: the stack refuses to send (ENETDOWN)
+   * and drops what comes in; up again: it announces itself (gratuitous ARP).
+   */
+  checkConfig(): void {
+    this.configSeq = Atomics.load(this.kernel.hv.words, this.configSeqWord);
+    const cfg = decodeNetConfig(readDeviceConfig(this.regs, NET_CONFIG_SIZE));
+    const up = netLinkUp(this.features, cfg.status);
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    this.kernel.console.printk(`virtio-net: ${this.name}: link ${up ? 'up' : 'down'}`);
+    this.iface?.setLinkUp(up);
+    kernelNet(this.kernel).rearm();
   }
 
   txRoom(): number {
@@ -219,6 +253,10 @@ export class VirtioNet implements NetDevice {
       });
     }
     return this.tx.waitRoom(this.txPollNs);
+  }
+
+  txWaiting(): boolean {
+    return this.tx.waiting > 0;
   }
 
   txFrames(): number {

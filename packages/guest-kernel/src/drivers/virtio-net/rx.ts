@@ -52,6 +52,9 @@ export class NetRx {
   private have = 0;
   private missing = 0;
   private mergedValid = false;
+  /** reclaimMany()'s batch: slots and written lengths. */
+  private readonly slots: number[];
+  private readonly lens: Uint32Array;
 
   constructor(
     kernel: Kernel,
@@ -66,6 +69,8 @@ export class NetRx {
     this.deliver = opts.deliver;
     this.scratch = new Uint8Array(opts.mergeable ? MAX_MERGED : 0);
     const n = vq.ring.size;
+    this.slots = new Array<number>(n).fill(0);
+    this.lens = new Uint32Array(n);
     this.base = kernel.mm.alloc(Math.ceil((n * opts.bufSize) / 4096));
     for (let i = 0; i < n; i++)
       vq.ring.addBuffer(this.base + i * opts.bufSize, opts.bufSize, true, i);
@@ -79,15 +84,28 @@ export class NetRx {
   poll(): number {
     if (this.broken !== null) return 0;
     const ring = this.vq.ring;
+    const slots = this.slots;
+    const lens = this.lens;
+    const size = this.bufSize;
     let n = 0;
     try {
+      // As NAPI does: no interrupts while we poll (the device would raise
+      // events nobody waits for, and each reclaim would move used_event).
+      ring.disableInterrupts();
       do {
-        for (let slot = ring.reclaim(); slot !== undefined; slot = ring.reclaim()) {
-          const addr = this.base + slot * this.bufSize;
-          n += this.take(addr, ring.reclaimedLen);
-          ring.addBuffer(addr, this.bufSize, true, slot);
+        for (
+          let got = ring.reclaimMany(slots, lens);
+          got > 0;
+          got = ring.reclaimMany(slots, lens)
+        ) {
+          for (let i = 0; i < got; i++) {
+            const slot = slots[i];
+            const addr = this.base + slot * size;
+            n += this.take(addr, lens[i]);
+            ring.addBuffer(addr, size, true, slot);
+          }
+          this.vq.submit();
         }
-        this.vq.submit();
       } while (ring.enableInterrupts());
     } catch (e) {
       if (!(e instanceof DeviceFaultError)) throw e;

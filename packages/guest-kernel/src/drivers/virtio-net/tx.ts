@@ -3,7 +3,7 @@
 // the call: it is copied, behind its virtio_net_hdr, into a tx slot of
 // kernel pages and offered as one device-readable descriptor. Used tx
 // buffers are reclaimed lazily when slots run short, with tx interrupts off;
-// only a sender waiting for room turns them on.
+// only a sender waiting for room asks for one, once 3/4 of its slots are back.
 import { DeviceFaultError, NET_HDR_SIZE, NetHdrFlag, NetHdrOffset } from '@pvkit/virtio-ring';
 import type { Kernel } from '../../kernel.ts';
 import type { TxOptions } from '../../net/index.ts';
@@ -30,6 +30,8 @@ export class NetTx {
   readonly vq: Virtqueue<number>;
   readonly stats = new NetTxStats();
   broken: string | null = null;
+  /** Tasks parked for a free slot (the idle loop then waits for the tx interrupt without a trap). */
+  waiting = 0;
   private readonly u8: Uint8Array;
   private readonly base: number;
   private readonly free: Int32Array;
@@ -101,7 +103,7 @@ export class NetTx {
     if (this.broken !== null) return 0;
     let n = 0;
     try {
-      for (let s = this.vq.ring.reclaim(); s !== undefined; s = this.vq.ring.reclaim()) {
+      for (let s = this.vq.reclaim(); s !== undefined; s = this.vq.reclaim()) {
         this.free[this.nFree++] = s;
         n++;
       }
@@ -128,9 +130,18 @@ export class NetTx {
         if ((i & 63) === 0 && this.nowNs() >= until) break;
       }
     }
+    // Wake when 3/4 of the ring has gone out (Linux's virtqueue_enable_cb_delayed):
+    // one wake-up per batch of slots, not one per slot.
+    const ring = this.vq.ring;
     while (this.room() === 0 && this.broken === null) {
-      if (this.vq.ring.enableInterrupts()) continue; // used entries already waiting
+      const armed =
+        ring.eventIdx && ring.outstanding >= 2
+          ? this.vq.delayInterrupt()
+          : !ring.enableInterrupts();
+      if (!armed) continue; // used entries are already waiting
+      this.waiting++;
       await this.roomWaiters.wait();
+      this.waiting--;
     }
   }
 
