@@ -17,7 +17,7 @@ import {
 import { BUF_BASE, BUF_LEN, memBytes } from './protocol.ts';
 
 const N = 256;
-const CHAINS = 2_000_000;
+const CHAINS = Number(process.env.HOTPATH_CHAINS ?? 2_000_000);
 const q = layoutSplitQueue(0, N, 128);
 const DESC = q.desc / 4;
 const AVAIL_IDX = q.avail / 2 + 1;
@@ -177,11 +177,12 @@ const cases: Record<string, Case> = {
 
 const rounds = Number(process.argv[2] ?? 5);
 const only = process.argv[3];
+const batches = (process.env.HOTPATH_BATCH ?? '1,64').split(',').map(Number);
 const best: Record<string, number> = {};
 for (let r = 0; r < rounds; r++)
   for (const [name, run] of Object.entries(cases))
     if (only === undefined || only.split(',').includes(name))
-      for (const batch of [1, 64]) {
+      for (const batch of batches) {
         const ns = (run(batch) * 1e6) / CHAINS;
         const key = `${name}-b${batch}`;
         best[key] = Math.min(best[key] ?? Infinity, ns);
