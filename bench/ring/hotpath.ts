@@ -48,10 +48,12 @@ class PlainDriver {
   next = 0;
   lastUsed = 0;
   readonly tokens = new Float64Array(N);
-  constructor(
-    readonly u16: Uint16Array,
-    readonly u32: Uint32Array,
-  ) {}
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  constructor(u16: Uint16Array, u32: Uint32Array) {
+    this.u16 = u16;
+    this.u32 = u32;
+  }
   add(seq: number): void {
     const head = this.next & (N - 1);
     const at = DESC + head * 4;

@@ -246,7 +246,7 @@ export class DriverQueue<T = unknown> {
     // Skip stores that change nothing: fewer stores queue behind the ones
     // that must wait for cache lines the device is reading.
     if (this.descCount[head] !== descs) this.descCount[head] = descs;
-    const w = wlen > 0xffffffff ? 0xffffffff : wlen;
+    const w = Math.min(wlen, 0xffffffff);
     if (this.writableOf[head] !== w) this.writableOf[head] = w;
     this.tokens[head] = token;
     // With in-order reuse the slot often holds this head already.
