@@ -91,17 +91,32 @@ static void bell_ring(struct bell *b) {
     syscall(SYS_futex, &b->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+// A FUTEX_WAIT can return with the ring count unchanged: EINTR, or a stale
+// FUTEX_WAKE. bell_ring() reads `sleepers` and only then enters the kernel;
+// if the waiter meanwhile saw the new count (EAGAIN), went back to work and
+// then to sleep again, that late wake lands on the new wait, which finds
+// `seq` still equal to `*seen`. Only a changed count or the deadline ends a
+// wait; the stuck check measures the time, not the number of returns.
 static void bell_wait(struct bell *b, int32_t *seen) {
   for (int k = 0; k < g.spin; k++) {
     int32_t v = atomic_load(&b->seq);
     if (v != *seen) { *seen = v; return; }
   }
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += 10;
   atomic_fetch_add(&b->sleepers, 1);
-  struct timespec ts = {10, 0};
-  syscall(SYS_futex, &b->seq, FUTEX_WAIT_PRIVATE, *seen, &ts, NULL, 0);
+  int32_t v;
+  while ((v = atomic_load(&b->seq)) == *seen) {
+    struct timespec now, left;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left.tv_sec = deadline.tv_sec - now.tv_sec;
+    left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+    if (left.tv_nsec < 0) { left.tv_sec--; left.tv_nsec += 1000000000L; }
+    if (left.tv_sec < 0) die("stuck: no doorbell for 10 s");
+    syscall(SYS_futex, &b->seq, FUTEX_WAIT_PRIVATE, *seen, &left, NULL, 0);
+  }
   atomic_fetch_sub(&b->sleepers, 1);
-  int32_t v = atomic_load(&b->seq);
-  if (v == *seen) die("stuck: no doorbell for 10 s");
   *seen = v;
 }
 

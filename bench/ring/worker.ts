@@ -77,7 +77,7 @@ function addBatch(q: DriverQueue<number>, first: number, n: number, mask: number
     q.addBuffer(BUF_BASE + (seq & mask) * BUF_LEN, BUF_LEN, true, seq);
 }
 
-const tokens: number[] = new Array(32768).fill(0);
+const tokens: number[] = Array.from({ length: 32768 }, () => 0);
 const lens = new Uint32Array(32768);
 function reclaimAll(q: DriverQueue<number>, tally: { sum: number }): number {
   const n = q.reclaimMany(tokens, lens);

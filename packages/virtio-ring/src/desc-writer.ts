@@ -5,7 +5,9 @@
 // A word that already holds the right value is not rewritten: the table is
 // the driver's (the device only reads it), so the read hits the driver's
 // own cache, and fewer stores queue behind the ones waiting for lines the
-// device holds. (C writes a descriptor in two 8-byte stores; we have four.)
+// device holds. When all four words match (a buffer reposted on the head it
+// had last time: the driver's free list reuses heads in order), the cache
+// line is not written at all and the device's copy stays valid.
 
 import { DESC_SIZE } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
@@ -20,7 +22,8 @@ export function writeDescriptor(
   len: number,
   flagsAndNext: number,
 ): void {
-  u32[at] = addr; // a Uint32Array store keeps the low 32 bits
+  const lo = addr >>> 0; // the low 32 bits of any safe integer
+  if (u32[at] !== lo) u32[at] = lo;
   const hi = addr < TWO_32 ? 0 : Math.floor(addr / TWO_32);
   if (u32[at + 1] !== hi) u32[at + 1] = hi;
   if (u32[at + 2] !== len) u32[at + 2] = len;

@@ -161,8 +161,9 @@ export class DeviceQueue {
     if (!(len >= 0 && len <= this.heldWritable[head])) this.badPush(head, len);
     this.heldWritable[head] = -1;
     const at = this.usedRing + 2 * (this.nextUsed & this.mask);
-    this.u32[at] = head;
-    // Often the length this slot held last time round: skip the store.
+    // Often what this slot held last time round (a driver that reuses
+    // heads in order): skip the stores, and the line stays shared.
+    if (this.u32[at] !== head) this.u32[at] = head;
     if (this.u32[at + 1] !== len) this.u32[at + 1] = len;
     this.nextUsed = (this.nextUsed + 1) & 0xffff;
   }

@@ -6,6 +6,13 @@
 // arrays: the device can scribble over the descriptor table and the used
 // ring, and the worst it achieves is a DeviceFaultError, never a corrupt
 // free list.
+//
+// The free list is a queue, not a stack: freed descriptors go to its tail,
+// so heads are reused in the order they were used (as with
+// VIRTIO_F_IN_ORDER). A driver that reposts its buffers in order then gives
+// each head the buffer it had last time, the descriptor words are already
+// right and are not rewritten (desc-writer.ts), and the device's cached
+// copy of the table stays valid: no cache line moves for it.
 
 import { indirectTables, writeDescriptor } from './desc-writer.ts';
 import { DeviceFaultError, type DeviceQueueFaultKind, VirtqueueUsageError } from './errors.ts';
@@ -58,11 +65,17 @@ export class DriverQueue<T = unknown> {
   private readonly u32: Uint32Array;
   /** Private descriptor links: free list, and each chain's own links. */
   private readonly link: Uint16Array;
-  /** Per head: direct descriptors used, writable bytes, token (undefined = not outstanding). */
+  /**
+   * Per head: direct descriptors used, writable bytes (at most 2^32 - 1: a
+   * used length is a u32, so the cap changes no comparison), token
+   * (undefined = not outstanding).
+   */
   private readonly descCount: Uint16Array;
-  private readonly writableOf: Float64Array;
+  private readonly writableOf: Uint32Array;
   private readonly tokens: (T | undefined)[];
+  /** Free list: taken from the head, freed chains appended at the tail. */
   private freeHead = 0;
+  private freeTail: number;
   private free: number;
   private readonly indirectBase: number;
   private readonly indirectMax: number;
@@ -114,9 +127,11 @@ export class DriverQueue<T = unknown> {
     this.link = new Uint16Array(n);
     for (let i = 0; i < n; i++) this.link[i] = i + 1; // the last link is never followed
     this.free = n;
+    this.freeTail = n - 1;
     this.descCount = new Uint16Array(n);
-    this.writableOf = new Float64Array(n);
-    this.tokens = new Array<T | undefined>(n).fill(undefined);
+    this.writableOf = new Uint32Array(n);
+    // Packed, not holey: reads need no hole check.
+    this.tokens = Array.from({ length: n }, () => undefined);
     const tables = indirectTables(mem, n, opts.indirect);
     this.indirectBase = tables.addr;
     this.indirectMax = tables.maxEntries;
@@ -178,16 +193,10 @@ export class DriverQueue<T = unknown> {
   addBuffer(addr: number, len: number, writable: boolean, token: T): boolean {
     if (this.free === 0) return false;
     if (token === undefined || this.brokenBy !== null) this.checkToken(token);
-    // The common case inline; mem.check() names what is wrong otherwise.
-    if (
-      !(
-        len >>> 0 === len &&
-        Number.isSafeInteger(addr) &&
-        addr >= 0 &&
-        addr < this.memSize &&
-        len <= this.memSize - addr
-      )
-    )
+    // The common case in 32-bit integer compares; mem.check() accepts a
+    // larger address or names what is wrong.
+    const memSize = this.memSize;
+    if (!(addr >>> 0 === addr && len >>> 0 === len && addr < memSize && len <= memSize - addr))
       this.mem.check(addr, len);
     const head = this.freeHead;
     this.freeHead = this.link[head];
@@ -237,9 +246,12 @@ export class DriverQueue<T = unknown> {
     // Skip stores that change nothing: fewer stores queue behind the ones
     // that must wait for cache lines the device is reading.
     if (this.descCount[head] !== descs) this.descCount[head] = descs;
-    if (this.writableOf[head] !== wlen) this.writableOf[head] = wlen;
+    const w = Math.min(wlen, 0xffffffff);
+    if (this.writableOf[head] !== w) this.writableOf[head] = w;
     this.tokens[head] = token;
-    this.u16[this.availRing + (this.nextAvail & this.mask)] = head;
+    // With in-order reuse the slot often holds this head already.
+    const slot = this.availRing + (this.nextAvail & this.mask);
+    if (this.u16[slot] !== head) this.u16[slot] = head;
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
   }
 
@@ -302,6 +314,7 @@ export class DriverQueue<T = unknown> {
     const { u32, usedRing, mask, size, link, descCount, writableOf } = this;
     const own = this.tokens;
     let freeHead = this.freeHead;
+    let freeTail = this.freeTail;
     let free = this.free;
     let i = 0;
     for (; i < n; i++) {
@@ -318,8 +331,9 @@ export class DriverQueue<T = unknown> {
       const descs = descCount[id];
       let tail = id;
       for (let k = descs; k > 1; k--) tail = link[tail];
-      link[tail] = freeHead;
-      freeHead = id;
+      if (free === 0) freeHead = id;
+      else link[freeTail] = id;
+      freeTail = tail;
       free += descs;
       own[id] = undefined;
       tokens[i] = token;
@@ -327,6 +341,7 @@ export class DriverQueue<T = unknown> {
       last = (last + 1) & 0xffff;
     }
     this.freeHead = freeHead;
+    this.freeTail = freeTail;
     this.free = free;
     this.lastUsed = last;
     this.interrupts.follow(last);
@@ -348,8 +363,9 @@ export class DriverQueue<T = unknown> {
     const descs = this.descCount[head];
     let tail = head;
     for (let k = descs; k > 1; k--) tail = this.link[tail];
-    this.link[tail] = this.freeHead;
-    this.freeHead = head;
+    if (this.free === 0) this.freeHead = head;
+    else this.link[this.freeTail] = head;
+    this.freeTail = tail;
     this.free += descs;
     this.tokens[head] = undefined;
   }

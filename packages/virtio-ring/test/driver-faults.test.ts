@@ -187,3 +187,40 @@ describe('reclaimMany', () => {
     expect(p.driver.numFree).toBe(7);
   });
 });
+
+describe('the free list', () => {
+  test('heads are reused in the order the device gave them back, chains whole', () => {
+    const p = makePair({ size: 4 });
+    const { driver, device } = p;
+    for (let t = 0; t < 4; t++)
+      expect(driver.addBuffer(p.dataBase + 64 * t, 64, true, t)).toBe(true);
+    expect(driver.addBuffer(p.dataBase, 64, true, 9)).toBe(false);
+    driver.publish();
+    const heads = [0, 1, 2, 3].map(() => device.popHead());
+    expect(heads).toEqual([0, 1, 2, 3]);
+    device.push(2, 1);
+    device.push(0, 2);
+    device.publish();
+    expect([driver.reclaim(), driver.reclaim()]).toEqual([2, 0]);
+    // A stack would hand out 0 first; the queue hands out what came back first.
+    expect(
+      driver.add([{ addr: p.dataBase, len: 8 }], [{ addr: p.dataBase + 64, len: 8 }], 20),
+    ).toBe(true);
+    driver.publish();
+    expect(device.popHead()).toBe(2);
+    expect(device.chain.count).toBe(2);
+    expect(driver.numFree).toBe(0);
+    device.push(2, 8);
+    device.push(1, 0);
+    device.push(3, 0);
+    device.publish();
+    expect([driver.reclaim(), driver.reclaim(), driver.reclaim()]).toEqual([20, 1, 3]);
+    expect(driver.reclaimedLen).toBe(0);
+    expect(driver.numFree).toBe(4);
+    // The chain 2 -> 0 came back whole, then 1 and 3: heads go out in that order.
+    for (let t = 0; t < 4; t++)
+      expect(driver.addBuffer(p.dataBase + 64 * t, 64, true, t)).toBe(true);
+    driver.publish();
+    expect([0, 1, 2, 3].map(() => device.popHead())).toEqual([2, 0, 1, 3]);
+  });
+});
