@@ -4,7 +4,10 @@
 // chains then publishes avail.idx once and reclaims when the ring is full;
 // the device publishes used.idx every B chains or when the ring runs dry.
 // Each side checks what the other wrote as the JS halves do (head and id
-// range, ownership, buffer range, used length). Notify mode: EVENT_IDX plus
+// range, ownership, buffer range, used length). Like the library, the
+// driver's free list is a queue (heads reused in the order they came back)
+// and neither side rewrites a ring word that already holds the value, so
+// cache lines the other side reads stay shared. Notify mode: EVENT_IDX plus
 // spin-then-futex doorbells that only wake a side that said it may sleep.
 //
 // usage: ring <poll|notify> <batch> <ring size> <chains> [spin polls, default 1000]   -> one JSON object
@@ -57,7 +60,7 @@ static struct {
 
 // Each side's private state on its own cache lines.
 static struct driver {
-  _Alignas(PAD) uint16_t free_head, num_free, next_avail, published, kicked, last_used, used_shadow;
+  _Alignas(PAD) uint16_t free_head, free_tail, num_free, next_avail, published, kicked, last_used, used_shadow;
   int interrupts_on;
   uint16_t *link;
   uint64_t *token;
@@ -153,11 +156,12 @@ static int add_buffer(uint64_t addr, uint32_t len, uint64_t token) {
   uint16_t head = drv.free_head;
   drv.free_head = drv.link[head];
   drv.num_free--;
-  g.desc[head] = (struct desc){addr, len, DESC_F_WRITE, 0};
+  struct desc d = {addr, len, DESC_F_WRITE, 0};
+  if (memcmp(&g.desc[head], &d, sizeof d) != 0) g.desc[head] = d;
   drv.token[head] = token;
   drv.outstanding[head] = 1;
   drv.writable[head] = len;
-  g.avail_ring[drv.next_avail & (g.n - 1)] = head;
+  if (g.avail_ring[drv.next_avail & (g.n - 1)] != head) g.avail_ring[drv.next_avail & (g.n - 1)] = head;
   drv.next_avail++;
   return 1;
 }
@@ -189,8 +193,8 @@ static int reclaim(uint64_t *token, uint32_t *len) {
   if (e.id >= g.n || !drv.outstanding[e.id]) die("driver: bad used id");
   if (e.len > drv.writable[e.id]) die("driver: used len too large");
   drv.outstanding[e.id] = 0;
-  drv.link[e.id] = drv.free_head;
-  drv.free_head = e.id;
+  if (drv.num_free == 0) drv.free_head = e.id; else drv.link[drv.free_tail] = e.id;
+  drv.free_tail = e.id;
   drv.num_free++;
   drv.last_used = last + 1;
   if (g.notify && drv.interrupts_on) { store16(g.used_event, drv.last_used); }
@@ -281,7 +285,9 @@ static int pop_head(uint32_t *writable) {
 static void push(uint16_t head, uint32_t len) {
   if (!dev.held[head] || len > dev.writable[head]) die("device: bad push");
   dev.held[head] = 0;
-  g.used_ring[dev.next_used & (g.n - 1)] = (struct used_elem){head, len};
+  struct used_elem *u = &g.used_ring[dev.next_used & (g.n - 1)];
+  if (u->id != head) u->id = head;
+  if (u->len != len) u->len = len;
   dev.next_used++;
 }
 
@@ -383,6 +389,7 @@ int main(int argc, char **argv) {
   dev.writable = calloc(g.n, sizeof *dev.writable);
   for (unsigned i = 0; i < g.n; i++) drv.link[i] = (uint16_t)(i + 1);
   drv.num_free = (uint16_t)(g.n > 65535 ? 65535 : g.n);
+  drv.free_tail = (uint16_t)(g.n - 1);
   drv.interrupts_on = 1;
   dev.notify_on = 1;
   pthread_t a, b;
