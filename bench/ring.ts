@@ -74,8 +74,11 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
   const workers: [Worker, Worker] = [startWorker(), startWorker()];
   const out: BenchCase[] = [];
   try {
+    // PVKIT_RING_CASES=poll-b1,poll-b64 runs some cases only.
+    const only = process.env.PVKIT_RING_CASES?.split(',');
     for (const { mode, batch } of CASES) {
       const id = `${mode}-b${batch}`;
+      if (only && !only.includes(id)) continue;
       // One unmeasured run so that both workers' code is optimised; its
       // rate sizes the measured runs to about RUN_SECONDS each.
       const warm = await runJs(workers, mode, batch, WARMUP_CHAINS);
@@ -102,7 +105,12 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
       const floor = native.ok ? median(nativeSamples) : null;
       // Yields: an idle poller gave its core away (another process had it):
       // a sign that this machine was busy during the case.
+      // Idle polls per chain say which side was the bottleneck: the other.
       const extra: Record<string, number> = { yields, nativeYields };
+      if (last && mode === 'poll') {
+        extra.driverIdlePerChain = last.driver.idle / count;
+        extra.deviceIdlePerChain = last.device.idle / count;
+      }
       if (last && mode === 'notify') {
         extra.kicksPerChain = last.driver.kicks / count;
         extra.interruptsPerChain = last.device.interrupts / count;

@@ -1,9 +1,16 @@
-// What the device half hands out: a descriptor chain copied out of the
-// descriptor table once and validated. The device never re-reads a
+// Buffers as each half sees them. The driver hands the device BufferRefs;
+// the device hands out a descriptor chain copied out of the descriptor
+// table once and validated. The device never re-reads a
 // descriptor it validated, so a driver rewriting the table afterwards
 // changes nothing.
 
 import type { VirtqueueError } from './errors.ts';
+
+/** A buffer to hand to the device (a Segment fits). */
+export interface BufferRef {
+  addr: number;
+  len: number;
+}
 
 /** One guest buffer of a chain. `addr` is a guest-physical address already checked against memory. */
 export interface Segment {

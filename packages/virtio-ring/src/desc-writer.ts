@@ -9,7 +9,8 @@
 // had last time: the driver's free list reuses heads in order), the cache
 // line is not written at all and the device's copy stays valid.
 
-import { DESC_SIZE } from './layout.ts';
+import type { BufferRef } from './chain.ts';
+import { DESC_SIZE, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
 
 const TWO_32 = 4294967296;
@@ -28,6 +29,40 @@ export function writeDescriptor(
   if (u32[at + 1] !== hi) u32[at + 1] = hi;
   if (u32[at + 2] !== len) u32[at + 2] = len;
   if (u32[at + 3] !== flagsAndNext) u32[at + 3] = flagsAndNext;
+}
+
+/** One buffer of a chain (checked against guest memory) at u32 index `at`; `next` -1 ends the chain. */
+export function writeBufferDesc(
+  mem: GuestMemory,
+  at: number,
+  b: BufferRef,
+  writable: boolean,
+  next: number,
+): void {
+  mem.check(b.addr, b.len);
+  const flags = (writable ? VIRTQ_DESC_F_WRITE : 0) | (next >= 0 ? VIRTQ_DESC_F_NEXT : 0);
+  writeDescriptor(mem.u32, at, b.addr, b.len, flags | (Math.max(next, 0) << 16));
+}
+
+/**
+ * Fill the indirect table at byte address `table` with a chain (readable
+ * buffers, then writable ones, linked 0, 1, 2...); returns its writable bytes.
+ */
+export function writeIndirectTable(
+  mem: GuestMemory,
+  table: number,
+  readable: readonly BufferRef[],
+  writable: readonly BufferRef[],
+): number {
+  const total = readable.length + writable.length;
+  let wlen = 0;
+  for (let k = 0; k < total; k++) {
+    const w = k >= readable.length;
+    const b = w ? writable[k - readable.length] : readable[k];
+    writeBufferDesc(mem, table / 4 + k * 4, b, w, k + 1 < total ? k + 1 : -1);
+    if (w) wlen += b.len;
+  }
+  return wlen;
 }
 
 /**

@@ -7,20 +7,28 @@
 // ring, and the worst it achieves is a DeviceFaultError, never a corrupt
 // free list.
 //
-// The free list is a queue, not a stack: freed descriptors go to its tail,
-// so heads are reused in the order they were used (as with
-// VIRTIO_F_IN_ORDER). A driver that reposts its buffers in order then gives
-// each head the buffer it had last time, the descriptor words are already
-// right and are not rewritten (desc-writer.ts), and the device's cached
-// copy of the table stays valid: no cache line moves for it.
+// The free list is a queue, not a stack: heads are reused in the order they
+// were used (as with VIRTIO_F_IN_ORDER). A driver that reposts its buffers
+// in order gives each head its buffer of last time, so the descriptor words
+// are not rewritten (desc-writer.ts) and no cache line moves for them.
 
-import { indirectTables, writeDescriptor } from './desc-writer.ts';
-import { DeviceFaultError, type DeviceQueueFaultKind, VirtqueueUsageError } from './errors.ts';
+import type { BufferRef } from './chain.ts';
+import {
+  indirectTables,
+  writeBufferDesc,
+  writeDescriptor,
+  writeIndirectTable,
+} from './desc-writer.ts';
+import {
+  DeviceFaultError,
+  type DeviceQueueFaultKind,
+  usedEntryFault,
+  VirtqueueUsageError,
+} from './errors.ts';
 import {
   DESC_SIZE,
   type QueueAddresses,
   VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
   VRING_AVAIL_F_NO_INTERRUPT,
   VRING_USED_F_NO_NOTIFY,
@@ -28,12 +36,6 @@ import {
 import type { GuestMemory } from './memory.ts';
 import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { clearRings, type RingIndices, ringIndices } from './queue-setup.ts';
-
-/** A buffer to hand to the device (a Segment fits). */
-export interface BufferRef {
-  addr: number;
-  len: number;
-}
 
 export interface DriverQueueOptions {
   /** VIRTIO_F_EVENT_IDX was negotiated. */
@@ -65,11 +67,7 @@ export class DriverQueue<T = unknown> {
   private readonly u32: Uint32Array;
   /** Private descriptor links: free list, and each chain's own links. */
   private readonly link: Uint16Array;
-  /**
-   * Per head: direct descriptors used, writable bytes (at most 2^32 - 1: a
-   * used length is a u32, so the cap changes no comparison), token
-   * (undefined = not outstanding).
-   */
+  /** Per head: direct descriptors, writable bytes (capped at 2^32 - 1, like a used len), token (undefined: free). */
   private readonly descCount: Uint16Array;
   private readonly writableOf: Uint32Array;
   private readonly tokens: (T | undefined)[];
@@ -153,9 +151,9 @@ export class DriverQueue<T = unknown> {
   }
 
   /**
-   * Add one chain: readable buffers, then writable ones. False when the
-   * table has no room (reclaim, then retry). Visible to the device after
-   * publish(); then ask kickNeeded(). `token` comes back from reclaim(); it must not be undefined.
+   * Add one chain: readable buffers, then writable ones. False when the table
+   * has no room (reclaim, then retry). Visible to the device after publish();
+   * then ask kickNeeded(). `token` (not undefined) comes back from reclaim().
    */
   add(readable: readonly BufferRef[], writable: readonly BufferRef[], token: T): boolean {
     const total = readable.length + writable.length;
@@ -178,7 +176,7 @@ export class DriverQueue<T = unknown> {
       const w = k >= readable.length;
       const b = w ? writable[k - readable.length] : readable[k];
       const next = this.link[i];
-      this.writeDesc(this.descIndex + i * 4, b, w, k + 1 < total ? next : -1);
+      writeBufferDesc(this.mem, this.descIndex + i * 4, b, w, k + 1 < total ? next : -1);
       if (w) wlen += b.len;
       last = i;
       i = next;
@@ -193,17 +191,32 @@ export class DriverQueue<T = unknown> {
   addBuffer(addr: number, len: number, writable: boolean, token: T): boolean {
     if (this.free === 0) return false;
     if (token === undefined || this.brokenBy !== null) this.checkToken(token);
-    // The common case in 32-bit integer compares; mem.check() accepts a
+    // The common case, a u32 address in range, in 32-bit integer compares
+    // only: no float compare or conversion below. mem.check() accepts a
     // larger address or names what is wrong.
     const memSize = this.memSize;
-    if (!(addr >>> 0 === addr && len >>> 0 === len && addr < memSize && len <= memSize - addr))
-      this.mem.check(addr, len);
+    const small = addr >>> 0 === addr && len >>> 0 === len;
+    if (!(small && addr < memSize && len <= memSize - addr)) this.mem.check(addr, len);
     const head = this.freeHead;
     this.freeHead = this.link[head];
     this.free--;
+    const u32 = this.u32;
+    const at = this.descIndex + head * 4;
     const flags = writable ? VIRTQ_DESC_F_WRITE : 0;
-    writeDescriptor(this.u32, this.descIndex + head * 4, addr, len, flags);
-    this.commit(head, 1, writable ? len : 0, token);
+    if (small) {
+      // writeDescriptor() inlined for a u32 address: unchanged words stay.
+      if (u32[at] !== addr) u32[at] = addr;
+      if (u32[at + 1] !== 0) u32[at + 1] = 0;
+      if (u32[at + 2] !== len) u32[at + 2] = len;
+      if (u32[at + 3] !== flags) u32[at + 3] = flags;
+    } else writeDescriptor(u32, at, addr, len, flags);
+    if (this.descCount[head] !== 1) this.descCount[head] = 1;
+    const w = writable ? len : 0;
+    if (this.writableOf[head] !== w) this.writableOf[head] = w;
+    this.tokens[head] = token;
+    const slot = this.availRing + (this.nextAvail & this.mask);
+    if (this.u16[slot] !== head) this.u16[slot] = head;
+    this.nextAvail = (this.nextAvail + 1) & 0xffff;
     return true;
   }
 
@@ -214,27 +227,14 @@ export class DriverQueue<T = unknown> {
   ): boolean {
     if (this.free === 0) return false;
     const head = this.freeHead;
-    const total = readable.length + writable.length;
     const table = this.indirectBase + head * this.indirectMax * DESC_SIZE;
-    let wlen = 0;
-    for (let k = 0; k < total; k++) {
-      const w = k >= readable.length;
-      const b = w ? writable[k - readable.length] : readable[k];
-      this.writeDesc(table / 4 + k * 4, b, w, k + 1 < total ? k + 1 : -1);
-      if (w) wlen += b.len;
-    }
+    const wlen = writeIndirectTable(this.mem, table, readable, writable);
     this.freeHead = this.link[head];
     this.free--;
-    const bytes = total * DESC_SIZE;
+    const bytes = (readable.length + writable.length) * DESC_SIZE;
     writeDescriptor(this.u32, this.descIndex + head * 4, table, bytes, VIRTQ_DESC_F_INDIRECT);
     this.commit(head, 1, wlen, token);
     return true;
-  }
-
-  private writeDesc(at: number, b: BufferRef, writable: boolean, next: number): void {
-    this.mem.check(b.addr, b.len);
-    const flags = (writable ? VIRTQ_DESC_F_WRITE : 0) | (next >= 0 ? VIRTQ_DESC_F_NEXT : 0);
-    writeDescriptor(this.u32, at, b.addr, b.len, flags | (Math.max(next, 0) << 16));
   }
 
   private checkToken(token: T): void {
@@ -323,7 +323,8 @@ export class DriverQueue<T = unknown> {
       const len = u32[at + 1];
       const token = id < size ? own[id] : undefined;
       if (token === undefined || len > writableOf[id]) {
-        this.brokenBy = this.usedFault(id, len);
+        // Cold, out of line, so that reclaimMany() stays small.
+        this.brokenBy = usedEntryFault(id, len, size, token !== undefined, writableOf[id]);
         if (i === 0) throw this.brokenBy;
         break;
       }
@@ -346,16 +347,6 @@ export class DriverQueue<T = unknown> {
     this.lastUsed = last;
     this.interrupts.follow(last);
     return i;
-  }
-
-  /** What is wrong with used entry (id, len); cold, so reclaimMany() stays small. */
-  private usedFault(id: number, len: number): DeviceFaultError {
-    if (id >= this.size)
-      return new DeviceFaultError('used-id-out-of-range', `used id ${id} >= ${this.size}`);
-    if (this.tokens[id] === undefined)
-      return new DeviceFaultError('used-id-not-outstanding', `used id ${id} is not outstanding`);
-    const detail = `used len ${len} > ${this.writableOf[id]} writable bytes (id ${id})`;
-    return new DeviceFaultError('used-len-too-large', detail);
   }
 
   /** Return a chain's descriptors to the free list, following private links only. */

@@ -78,6 +78,21 @@ export class DeviceFaultError extends Error {
   }
 }
 
+/** What is wrong with used entry (id, len) of a queue of `size`, whose head is or is not `outstanding`. */
+export function usedEntryFault(
+  id: number,
+  len: number,
+  size: number,
+  outstanding: boolean,
+  writable: number,
+): DeviceFaultError {
+  if (id >= size) return new DeviceFaultError('used-id-out-of-range', `used id ${id} >= ${size}`);
+  if (!outstanding)
+    return new DeviceFaultError('used-id-not-outstanding', `used id ${id} is not outstanding`);
+  const detail = `used len ${len} > ${writable} writable bytes (id ${id})`;
+  return new DeviceFaultError('used-len-too-large', detail);
+}
+
 /** Misuse of a queue half by its own caller (a bug in the code using this library). */
 export class VirtqueueUsageError extends Error {
   constructor(detail: string) {

@@ -1,7 +1,13 @@
 // @pvkit/virtio-ring: split virtqueues in shared memory (see README.md).
 
 export * from './blk/index.ts';
-export type { DescriptorChain, MalformedChain, PoppedChain, Segment } from './chain.ts';
+export type {
+  BufferRef,
+  DescriptorChain,
+  MalformedChain,
+  PoppedChain,
+  Segment,
+} from './chain.ts';
 export { isMalformed } from './chain.ts';
 export { ChainReader } from './chain-reader.ts';
 export { indirectTables, writeDescriptor } from './desc-writer.ts';
@@ -32,7 +38,7 @@ export {
 } from './doorbell.ts';
 export type { DriverInitFailure, DriverInitOptions, DriverInitResult } from './driver-init.ts';
 export { initMmioDriver } from './driver-init.ts';
-export type { BufferRef, DriverQueueOptions } from './driver-queue.ts';
+export type { DriverQueueOptions } from './driver-queue.ts';
 export { DriverQueue } from './driver-queue.ts';
 export type { DeviceQueueFaultKind, VirtqueueErrorKind } from './errors.ts';
 export { DeviceFaultError, VirtqueueError, VirtqueueUsageError } from './errors.ts';

@@ -119,6 +119,12 @@ describe('misuse by the driver\u2019s own caller', () => {
     expect(() => d.add(five, [], 1)).toThrow(/5 buffers in a queue of 4/);
     expect(() => d.addBuffer(p.mem.size, 1, false, 1)).toThrow(/address-out-of-range/);
     expect(() => d.addBuffer(p.mem.size - 1, 2, false, 1)).toThrow(/range-out-of-bounds/);
+    // Not u32: the fast path's integer compares must not let these through.
+    expect(() => d.addBuffer(2 ** 32 + p.dataBase, 1, false, 1)).toThrow(/out-of-range/);
+    expect(() => d.addBuffer(p.dataBase + 0.5, 1, false, 1)).toThrow();
+    expect(() => d.addBuffer(p.dataBase, -1, false, 1)).toThrow();
+    expect(() => d.addBuffer(p.dataBase, 2 ** 32, false, 1)).toThrow();
+    expect(d.numFree).toBe(4);
     expect(() =>
       d.add(
         [
