@@ -1,7 +1,7 @@
 // Build and run the C floors in bench/native/ with the machine's cc, so that
 // every pvkit figure can be set beside what the hardware does in the same run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +19,15 @@ function findCc(): string | null {
   return null;
 }
 
-/** Compile bench/native/<name>.c (once; again when the source is newer). */
+/** The newest mtime of `src` and the headers beside it, which it may include. */
+function sourceMtime(src: string): number {
+  let t = statSync(src).mtimeMs;
+  for (const f of readdirSync(nativeDir))
+    if (f.endsWith('.h')) t = Math.max(t, statSync(join(nativeDir, f)).mtimeMs);
+  return t;
+}
+
+/** Compile bench/native/<name>.c (once; again when it or a header is newer). */
 export function buildNative(name: string): NativeBuild {
   const src = join(nativeDir, `${name}.c`);
   if (!existsSync(src)) return { ok: false, reason: `bench/native/${name}.c is missing` };
@@ -27,8 +35,7 @@ export function buildNative(name: string): NativeBuild {
   if (!cc) return { ok: false, reason: 'no C compiler (cc) on this machine: native floor skipped' };
   mkdirSync(buildDir, { recursive: true });
   const out = join(buildDir, name);
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs)
-    return { ok: true, path: out };
+  if (existsSync(out) && statSync(out).mtimeMs >= sourceMtime(src)) return { ok: true, path: out };
   try {
     execFileSync(cc, ['-O2', '-std=gnu11', '-pthread', '-o', out, src], { stdio: 'pipe' });
   } catch (e) {

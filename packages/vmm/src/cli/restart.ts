@@ -2,24 +2,16 @@
 // its control socket) to start a fresh backend for one device of one domain;
 // the guest resets and re-probes the device (Vmm.restartDevice).
 import { expectPositionals, parseCommand } from './args.ts';
-import { ControlClient } from './control.ts';
 import { EXIT, HostError } from './errors.ts';
 import { COMMANDS } from './help.ts';
-import { pickVmm } from './stat.ts';
+import { connectVmm, pickVmm } from './stat.ts';
 
 export async function restartCommand(argv: string[]): Promise<number> {
   const { usage } = COMMANDS.restart;
   const { values, positionals } = parseCommand(argv, { pid: { type: 'string' } }, usage);
   const [domain, device] = expectPositionals(positionals, ['domain', 'device'], usage);
   const target = pickVmm(values.pid);
-  let client: ControlClient;
-  try {
-    client = await ControlClient.connect(target.path);
-  } catch (e) {
-    throw new HostError(
-      `cannot reach the VMM of pid ${target.pid} at ${target.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is it still running?`,
-    );
-  }
+  const client = await connectVmm(target);
   try {
     const r = await client.restart(domain, device);
     if (r === null) throw new HostError(`the VMM of pid ${target.pid} exited meanwhile`);

@@ -38,6 +38,18 @@ export function pickVmm(pidArg: string | undefined): { pid: number; path: string
   return running[0];
 }
 
+/** A client on `target`'s control socket; a HostError if the VMM cannot be reached. */
+export async function connectVmm(target: { pid: number; path: string }): Promise<ControlClient> {
+  try {
+    return await ControlClient.connect(target.path);
+  } catch (e) {
+    // The socket file can outlive its process: say which VMM, and why, in one line.
+    throw new HostError(
+      `cannot reach the VMM of pid ${target.pid} at ${target.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is it still running?`,
+    );
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function statCommand(argv: string[]): Promise<number> {
@@ -50,14 +62,7 @@ export async function statCommand(argv: string[]): Promise<number> {
   expectPositionals(positionals, [], usage);
   const intervalMs = positiveNumber(values.interval, 'interval', 1) * 1000;
   const target = pickVmm(values.pid);
-  let client: ControlClient;
-  try {
-    client = await ControlClient.connect(target.path);
-  } catch (e) {
-    throw new HostError(
-      `cannot reach the VMM of pid ${target.pid} at ${target.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is it still running?`,
-    );
-  }
+  const client = await connectVmm(target);
   const view = new LiveView(process.stdout);
   let stop = false;
   const onSigint = () => {

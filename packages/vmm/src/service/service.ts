@@ -24,8 +24,9 @@ import {
 import { closeAllPorts } from './calls/evtchn.ts';
 import { expireWatchdog } from './calls/watchdog.ts';
 import type { Handler, ServiceContext } from './context.ts';
+import { applyControl, applyControlSafely } from './control-messages.ts';
 import { CALL_NAMES, hypercallTable } from './dispatch.ts';
-import { ServiceDomain } from './domain.ts';
+import type { ServiceDomain } from './domain.ts';
 import type { FromService, ToService } from './protocol.ts';
 
 /** Traps answered before the clock is read again at the latest (see the hot path). */
@@ -45,7 +46,8 @@ export class Service implements ServiceContext {
   private readonly table: Handler[] = hypercallTable();
   private readonly args = new Float64Array(MAX_HYPERCALL_ARGS);
   private trace: TraceRing | null = null;
-  private readonly post: (m: FromService) => void;
+  /** Straight to the toolstack: outside a trap only (inside one, postAfterTrap waits for its count). */
+  readonly post: (m: FromService) => void;
   /**
    * A full GC of this thread's heap, if the entry could get one. V8 frees a
    * SharedArrayBuffer only when every thread's last view of it is collected,
@@ -306,78 +308,29 @@ export class Service implements ServiceContext {
     this.counters[SERVICE_COUNTER.timers_armed] = armed;
   }
 
-  // ---- Control from the toolstack -------------------------------------------
+  // ---- Control from the toolstack (between passes, never inside a trap) -----
+
+  /** Apply one toolstack message (control-messages.ts says what each does). */
+  control(msg: ToService): void {
+    applyControl(this, msg);
+  }
 
   /** control(), but a bad message fails only the domain it names, never the service. */
   controlSafely(msg: ToService): void {
-    try {
-      this.control(msg);
-    } catch (e) {
-      const domid = 'domid' in msg ? msg.domid : msg.t === 'create' ? msg.setup.domid : -1;
-      const detail = `VMM error in ${msg.t}: ${e instanceof Error ? e.message : String(e)}`;
-      const d = this.domains.get(domid);
-      if (d) this.crash(d, detail);
-      else if (domid >= 0) this.post({ t: 'crash', domid, detail });
-    }
+    applyControlSafely(this, msg);
   }
 
-  control(msg: ToService): void {
-    this.counters[SERVICE_COUNTER.control] += 1;
-    switch (msg.t) {
-      case 'create': {
-        const setup = msg.setup;
-        const d = new ServiceDomain(setup, (line) =>
-          this.post({ t: 'console', domid: setup.domid, line }),
-        );
-        this.domains.set(d.domid, d);
-        this.live = [...this.domains.values()];
-        this.counters[SERVICE_COUNTER.domains] = this.domains.size;
-        return;
-      }
-      case 'destroy': {
-        const d = this.domains.get(msg.domid);
-        if (d) this.teardown(d);
-        this.post({ t: 'ack', id: msg.id, ok: true });
-        return;
-      }
-      case 'pause':
-      case 'unpause': {
-        const d = this.domains.get(msg.domid);
-        if (d) {
-          const now = hostClockMs();
-          if (msg.t === 'pause' && !d.paused) d.pausedAtMs = now;
-          if (msg.t === 'unpause' && d.paused) d.watchdogs.shift(now - d.pausedAtMs);
-          d.paused = msg.t === 'pause';
-          d.counters[DOMAIN_COUNTER.vcpu_state] = d.paused
-            ? VCPU_RUNSTATE.paused
-            : VCPU_RUNSTATE.running;
-          this.recomputeTimers();
-        }
-        this.post({ t: 'ack', id: msg.id, ok: d !== undefined });
-        return;
-      }
-      case 'virq': {
-        const d = this.domains.get(msg.domid);
-        const port = d?.virqPorts[msg.virq];
-        if (d && port) this.raise(d, port);
-        return;
-      }
-      case 'console-in': {
-        const d = this.domains.get(msg.domid);
-        if (!d) return;
-        d.consoleIn.push(msg.bytes);
-        const port = d.virqPorts[VIRQ.console];
-        if (port !== 0) this.raise(d, port);
-        return;
-      }
-      case 'trace':
-        if (this.unstamped > 0) this.settle(); // traps from before stay out of the ring
-        this.trace = msg.ring ? new TraceRing(msg.ring) : null;
-        this.post({ t: 'ack', id: msg.id, ok: true });
-        return;
-      case 'stop':
-        return;
-    }
+  /** Serve `d` from the next pass on. */
+  admit(d: ServiceDomain): void {
+    this.domains.set(d.domid, d);
+    this.live = [...this.domains.values()];
+    this.counters[SERVICE_COUNTER.domains] = this.domains.size;
+  }
+
+  /** Record every trap from now on into `ring` (null: stop tracing). */
+  traceInto(ring: SharedArrayBuffer | null): void {
+    if (this.unstamped > 0) this.settle(); // traps from before stay out of the ring
+    this.trace = ring ? new TraceRing(ring) : null;
   }
 
   /** Collect the views of torn-down domains (the loop calls it before it sleeps). */
@@ -387,7 +340,7 @@ export class Service implements ServiceContext {
   }
 
   /** Release everything the service holds for `d`: timer, ports, console. */
-  private teardown(d: ServiceDomain): void {
+  teardown(d: ServiceDomain): void {
     if (d.dead) return;
     if (this.unstamped > 0) this.settle();
     d.dead = true;
