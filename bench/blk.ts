@@ -11,8 +11,10 @@ import type { BenchCase, BenchOptions } from './lib/types.ts';
 
 /** Seconds of the guest's run that are not measured (queues fill, code warms up). */
 const WARMUP_S = 0.2;
-/** The guest's disk: queues served by their own backend workers (see BENCHMARKS.md). */
-const GUEST_QUEUES = 1;
+/** The guest's disk: queues served by their own backend workers (see BENCHMARKS.md); PVKIT_BLK_QUEUES=N for A/B runs. */
+const GUEST_QUEUES = Number(process.env.PVKIT_BLK_QUEUES ?? 1);
+/** PVKIT_BLK_CMDLINE: the guest kernel's command line (e.g. idle=block, for A/B runs). */
+const GUEST_CMDLINE = process.env.PVKIT_BLK_CMDLINE ?? '';
 /** PVKIT_BLK_IOTHREADS=N: the disk's "iothreads" (for A/B runs); unset: the default. */
 const IOTHREADS =
   process.env.PVKIT_BLK_IOTHREADS === undefined
@@ -43,7 +45,7 @@ async function runGuest(
       name: `blk-${spec.id}-${round}`,
       memory: 64 << 20,
       vcpus: 1,
-      cmdline: '',
+      cmdline: GUEST_CMDLINE,
       apps: [cmd],
       disks: [{ path, queues: GUEST_QUEUES, ...IOTHREADS }],
       nics: [],
@@ -91,7 +93,8 @@ export default async function blk(opts: BenchOptions): Promise<BenchCase[]> {
         last = await runGuest(vmm, spec, file.path, durationMs, r);
         samples.push(last.value);
         opts.log(
-          `blk ${spec.id} run ${r + 1}: guest ${last.value.toFixed(0)}, native ${native.value.toFixed(0)} ${spec.unit}`,
+          `blk ${spec.id} run ${r + 1}: guest ${last.value.toFixed(0)}, native ${native.value.toFixed(0)} ${spec.unit}` +
+            ` (kicks/req ${last.kicksPerRequest.toFixed(3)}, irq/req ${last.interruptsPerRequest.toFixed(3)}, sleeps/req ${last.backendSleepsPerRequest.toFixed(3)}, p50 ${last.p50us.toFixed(0)} us)`,
         );
       }
       const value = median(samples);

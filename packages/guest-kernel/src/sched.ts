@@ -21,8 +21,12 @@ export interface Task {
 export type IdleMode = 'wait' | 'poll' | 'block';
 export const IDLE_MODES: readonly IdleMode[] = ['wait', 'poll', 'block'];
 
-/** What a driver expects (addBusyHint). */
-export const BUSY = { none: 0, event: 1, soon: 2 } as const;
+/**
+ * What a driver expects (addBusyHint). `poll`: like `soon`, and its
+ * completions come within microseconds, so poll for them (bounded, HaltPoll)
+ * in idle=wait mode too, not only with idle=poll.
+ */
+export const BUSY = { none: 0, event: 1, soon: 2, poll: 3 } as const;
 
 /** Polls of upcall_pending before trapping to block (~20 µs): a reply often comes sooner. */
 const IDLE_POLL = 1500;
@@ -185,8 +189,9 @@ export class Scheduler {
 
   /**
    * A driver says what it expects: BUSY.none, BUSY.event (requests in flight:
-   * wait for the interrupt without a trap), or BUSY.soon (and the device is
-   * running: worth polling for first); and how far its devices have got (a
+   * wait for the interrupt without a trap), BUSY.soon (and the device is
+   * running: worth polling for first with idle=poll) or BUSY.poll (poll
+   * first unless idle=block); and how far its devices have got (a
    * counter that moves while they work, e.g. used.idx): a poll stops when it
    * stands still.
    */
@@ -204,7 +209,9 @@ export class Scheduler {
     let expect: number = BUSY.none;
     for (const h of this.busyHints) expect = Math.max(expect, h());
     const busy = expect !== BUSY.none;
-    const poll = expect === BUSY.soon && this.idleMode === 'poll';
+    const poll =
+      (expect === BUSY.soon && this.idleMode === 'poll') ||
+      (expect === BUSY.poll && this.idleMode !== 'block');
     if (poll && this.busyPoll.poll(this.eventPending, this.devicesProgress)) return;
     const deadline = this.time.nextDeadline();
     if (deadline !== 0 && deadline <= this.time.nowNs()) return;
