@@ -180,6 +180,7 @@ export class ArpCache {
 
   /** Earliest time tick() has work, or null: idle tables need no timer. */
   nextDeadline(): number | null {
+    if (this.pending.size === 0) return null;
     let next: number | null = null;
     for (const p of this.pending.values()) {
       if (next === null || p.nextRequestAt < next) next = p.nextRequestAt;

@@ -98,6 +98,8 @@ export class NetInterface {
   private readonly clock: NetClock;
   private readonly upper: TransportInput;
   private readonly tx: Uint8Array;
+  /** The last view of `tx` handed to the link (reused while the length stays). */
+  private txView: Uint8Array;
   private readonly arpTx = new Uint8Array(ETH_HLEN + ARP_LEN);
   private readonly rxIp = emptyIpv4Header();
   private readonly peerMac = new Uint8Array(6);
@@ -123,6 +125,7 @@ export class NetInterface {
       FRAME_ALIGN_PHASE,
       ETH_HLEN + this.mtu,
     );
+    this.txView = this.tx;
     this.arp = new ArpCache(this.stats, (ip) => this.sendArpRequest(ip), opts.arp);
   }
 
@@ -244,7 +247,13 @@ export class NetInterface {
   }
 
   private transmitFrame(frame: Uint8Array, len: number, opts: TxOptions): boolean {
-    const view = len === frame.length ? frame : frame.subarray(0, len);
+    let view = frame;
+    if (len !== frame.length) {
+      // A stream of same-sized packets reuses one view of the scratch frame.
+      if (frame !== this.tx) view = frame.subarray(0, len);
+      else if (this.txView.length === len) view = this.txView;
+      else view = this.txView = frame.subarray(0, len);
+    }
     if (!this.link.transmit(view, opts)) {
       this.stats.txNoBuffer++;
       return false;
