@@ -126,6 +126,8 @@ export class NetInterface {
       ETH_HLEN + this.mtu,
     );
     this.txView = this.tx;
+    // Every frame built in `tx` is IPv4 from us: its source and type are written once.
+    writeEthSrcType(this.tx, 0, this.mac, EtherType.IPV4);
     this.arp = new ArpCache(this.stats, (ip) => this.sendArpRequest(ip), opts.arp);
   }
 
@@ -212,7 +214,6 @@ export class NetInterface {
     }
     const f = this.tx;
     const len = ETH_HLEN + total;
-    writeEthSrcType(f, 0, this.mac, EtherType.IPV4);
     writeIpv4(f, ETH_HLEN, total, this.ipId++, ttl, proto, src, dst);
     let opts = this.noOpts;
     if (needsCsum !== null) {
