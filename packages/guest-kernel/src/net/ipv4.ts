@@ -48,7 +48,11 @@ export function parseIpv4Header(
   if (vihl >>> 4 !== 4 || headerLen < IPV4_HLEN || headerLen > avail) return 'malformed';
   const totalLen = readU16(buf, off + 2);
   if (totalLen < headerLen || totalLen > avail) return 'malformed';
-  if (headerLen === IPV4_HLEN ? !header20Ok(buf, off) : internetChecksum(buf, off, off + headerLen) !== 0)
+  if (
+    headerLen === IPV4_HLEN
+      ? !header20Ok(buf, off)
+      : internetChecksum(buf, off, off + headerLen) !== 0
+  )
     return 'bad-checksum';
   if ((readU16(buf, off + 6) & IP_MF_OR_OFFSET) !== 0) return 'fragment';
   out.headerLen = headerLen;
