@@ -221,8 +221,13 @@ export class NetInterface {
       this.csumOpts.needsCsum.offset = needsCsum.offset;
       opts = this.csumOpts;
     }
-    const now = this.clock.now();
-    const mac = bcast ? BROADCAST_MAC : this.arp.lookup(nextHop, now);
+    // A reachable neighbour needs no clock read (the ARP timers turn it stale).
+    let mac = bcast ? BROADCAST_MAC : this.arp.reachable(nextHop);
+    let now = 0;
+    if (mac === null) {
+      now = this.clock.now();
+      mac = this.arp.lookup(nextHop, now);
+    }
     if (mac !== null) {
       writeEthDst(f, 0, mac);
       return this.transmitFrame(f, len, opts) ? payloadLen : 'ENOBUFS';
