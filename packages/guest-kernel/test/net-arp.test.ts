@@ -41,6 +41,42 @@ describe('ARP cache timeouts', () => {
     expect(cache.size).toBe(0);
   });
 
+  test('a reachable neighbour costs no clock read per send; its timer turns it stale', () => {
+    const clock = new ManualClock();
+    const arp = { reachableMs: 100, staleMs: 1000, retryMs: 10 };
+    const a = makeHost('alpha', clock, { ip: '10.0.0.1/24', arp });
+    const b = makeHost('beta', clock, { ip: '10.0.0.2/24', arp });
+    const sock = a.stack.udpSocket();
+    sock.sendTo(new Uint8Array(8), B_IP, 9);
+    pump([a, b]);
+    expect(a.iface.arp.size).toBe(1);
+    expect(a.stack.nextDeadline()).toBe(clock.t + 100);
+    let reads = 0;
+    const now = clock.now.bind(clock);
+    clock.now = () => {
+      reads++;
+      return now();
+    };
+    for (let i = 0; i < 10; i++) sock.sendTo(new Uint8Array(8), B_IP, 9);
+    expect(reads).toBe(0);
+    expect(a.link.take().map((s) => toHex(s.frame.subarray(0, 6)))).toEqual(
+      new Array(10).fill(toHex(b.link.mac)),
+    );
+    // The deadline passes: tick() turns the entry stale; the next send still
+    // goes out (stale entries are used) and asks for a refresh.
+    clock.advance(100);
+    const requests = a.iface.stats.arpRequestsSent;
+    a.stack.tick();
+    expect(a.stack.nextDeadline()).toBeNull();
+    sock.sendTo(new Uint8Array(8), B_IP, 9);
+    expect(a.iface.stats.arpRequestsSent).toBe(requests + 1);
+    expect(reads).toBeGreaterThan(0);
+    // The answer makes it reachable again, with a new deadline.
+    pump([a, b]);
+    expect(a.stack.nextDeadline()).toBe(clock.t + 100);
+    expect(a.iface.arp.reachable(B_IP)).toEqual(b.link.mac);
+  });
+
   test('an unanswered resolution retries, then drops its queue; deadlines say when', () => {
     const clock = new ManualClock();
     const a = makeHost('alpha', clock, {

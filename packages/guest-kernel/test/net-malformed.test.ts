@@ -2,6 +2,7 @@ import { internetChecksum } from '@pvkit/virtio-ring';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { type NetStats, parseIpv4 } from '../src/net/index.ts';
+import { emptyIpv4Header, parseIpv4Header, writeIpv4 } from '../src/net/ipv4.ts';
 import { ManualClock, makeHost, pump } from './support/net-harness.ts';
 
 const A_IP = parseIpv4('10.0.0.1')!;
@@ -203,6 +204,37 @@ describe('fuzz', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('IPv4 header checksum fast paths', () => {
+  test('writeIpv4 stores the RFC 1071 checksum; parse accepts it and refuses any flipped bit', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          total: fc.integer({ min: 20, max: 1500 }),
+          id: fc.nat(0xffff),
+          ttl: fc.integer({ min: 1, max: 255 }),
+          proto: fc.nat(255),
+          src: fc.nat(0xffffffff),
+          dst: fc.nat(0xffffffff),
+          bit: fc.nat(159),
+        }),
+        (h) => {
+          const b = new Uint8Array(2 + h.total);
+          writeIpv4(b, 2, h.total, h.id, h.ttl, h.proto, h.src, h.dst);
+          expect(internetChecksum(b, 2, 22)).toBe(0);
+          const out = emptyIpv4Header();
+          expect(parseIpv4Header(b, 2, h.total, out)).toBeNull();
+          expect(out).toMatchObject({ totalLen: h.total, src: h.src, dst: h.dst, proto: h.proto });
+          // Any single flipped bit breaks the sum (or the header itself).
+          b[2 + (h.bit >>> 3)] ^= 1 << (h.bit & 7);
+          const err = parseIpv4Header(b, 2, h.total, out);
+          expect(err).not.toBeNull();
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -142,6 +142,8 @@ describe('UDP socket semantics', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.nat(700), fc.constant(-1)), { maxLength: 300 }), (ops) => {
         const sock = new UdpSocket(host, { rcvBytes: 2000, rcvDatagrams: 8 });
+        // Records keep their source's phase modulo 8 (the copy out of guest memory is then word-wise).
+        const ring = sock as unknown as { qOff: Int32Array; first: number; count: number };
         const model: Uint8Array[] = [];
         let used = 0;
         let n = 0;
@@ -154,8 +156,13 @@ describe('UDP socket semantics', () => {
             continue;
           }
           const data = Uint8Array.from({ length: op }, (_, i) => (n + i) & 0xff);
+          const phase = n % 8;
+          const src = new Uint8Array(phase + op);
+          src.set(data, phase);
           n++;
-          const ok = sock.deliver(data, 0, data.length, 1, 2, 3);
+          const ok = sock.deliver(src, phase, data.length, 1, 2, 3);
+          const last = ring.qOff[(ring.first + ring.count - 1) % 8];
+          if (ok && phase + op <= 2000) expect(last % 8).toBe(phase);
           // The ring may refuse when fragmented, but never accept beyond the bounds.
           if (ok) {
             model.push(data);

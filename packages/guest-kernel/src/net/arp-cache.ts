@@ -9,6 +9,10 @@
 // Linux's unres_qlen does) while requests are retried every `retryMs`, at
 // most `maxRequests` times; then the queue is dropped.
 //
+// Reachable turns stale by timer, as in Linux's neighbour table: tick()
+// does it at nextDeadline(), so the send path asks reachable() and reads no
+// clock while the entry is fresh; lookup() with the time does the rest.
+//
 // Nothing here reads a clock or sends: the caller passes `now` and a
 // function that transmits a request, so the table is easy to test.
 
@@ -44,6 +48,8 @@ interface Entry {
   confirmedAt: number;
   /** When the last refresh request went out for a stale entry. */
   refreshAt: number;
+  /** Within reachableMs of its confirmation, as far as tick() and lookup() have seen. */
+  reachable: boolean;
 }
 
 /** A frame built in full except for its destination MAC. */
@@ -62,6 +68,14 @@ export class ArpCache {
   readonly timers: ArpTimers;
   private readonly entries = new Map<number, Entry>();
   private readonly pending = new Map<number, Pending>();
+  /**
+   * The reachable entries, least recently confirmed first, and when the
+   * first turns stale (Infinity: none; NaN: to be worked out again). As
+   * Linux's neighbour timers do, tick() turns them stale at that deadline,
+   * so a send to a reachable neighbour needs no clock (reachable()).
+   */
+  private readonly fresh = new Map<number, Entry>();
+  private freshUntil = Number.POSITIVE_INFINITY;
   private queued = 0;
   private readonly stats: NetStats;
   private readonly sendRequest: (ip: number) => void;
@@ -78,6 +92,7 @@ export class ArpCache {
     if (e === undefined) return null;
     const age = now - e.confirmedAt;
     if (age < this.timers.reachableMs) return e.mac;
+    if (e.reachable) this.turnStale(ip, e);
     if (age >= this.timers.reachableMs + this.timers.staleMs) {
       this.entries.delete(ip);
       return null;
@@ -87,6 +102,15 @@ export class ArpCache {
       this.sendRequest(ip);
     }
     return e.mac;
+  }
+
+  /**
+   * The MAC for `ip` while its entry is reachable, without a clock (tick()
+   * turns entries stale when nextDeadline() says); null: ask lookup().
+   */
+  reachable(ip: number): Uint8Array | null {
+    const e = this.entries.get(ip);
+    return e?.reachable === true ? e.mac : null;
   }
 
   /** Number of live entries (for tests and stats). */
@@ -117,14 +141,18 @@ export class ArpCache {
     if (e === undefined) {
       if (!create && !this.pending.has(ip)) return null;
       if (this.entries.size >= this.timers.maxEntries) this.evictOldest();
-      e = { mac: new Uint8Array(6), confirmedAt: now, refreshAt: -Infinity };
+      e = { mac: new Uint8Array(6), confirmedAt: now, refreshAt: -Infinity, reachable: true };
     } else {
       // Re-insert so Map order stays "least recently confirmed first".
       this.entries.delete(ip);
     }
     e.mac.set(mac.subarray(macOff, macOff + 6));
     e.confirmedAt = now;
+    e.reachable = true;
     this.entries.set(ip, e);
+    this.fresh.delete(ip);
+    this.fresh.set(ip, e);
+    this.freshUntil = Number.NaN;
 
     const p = this.pending.get(ip);
     if (p === undefined) return null;
@@ -161,8 +189,14 @@ export class ArpCache {
     this.queued++;
   }
 
-  /** Retry or give up on resolutions whose time has come. */
+  /** Turn reachable entries stale, retry or give up on resolutions, as their time has come. */
   tick(now: number): void {
+    if (now >= this.firstStale()) {
+      for (const [ip, e] of this.fresh) {
+        if (now - e.confirmedAt < this.timers.reachableMs) break;
+        this.turnStale(ip, e);
+      }
+    }
     for (const [ip, p] of this.pending) {
       if (now < p.nextRequestAt) continue;
       if (p.requests >= this.timers.maxRequests) {
@@ -178,26 +212,53 @@ export class ArpCache {
     }
   }
 
-  /** Earliest time tick() has work, or null: idle tables need no timer. */
+  /**
+   * Earliest time tick() has work (a retry, or a reachable entry turning
+   * stale: one timer per confirmation), or null: such a table needs none.
+   */
   nextDeadline(): number | null {
-    let next: number | null = null;
+    const stale = this.firstStale();
+    let next: number | null = stale === Number.POSITIVE_INFINITY ? null : stale;
+    if (this.pending.size === 0) return next;
     for (const p of this.pending.values()) {
       if (next === null || p.nextRequestAt < next) next = p.nextRequestAt;
     }
     return next;
   }
 
+  /** When the least recently confirmed reachable entry turns stale (Infinity: none). */
+  private firstStale(): number {
+    if (Number.isNaN(this.freshUntil)) {
+      this.freshUntil = Number.POSITIVE_INFINITY;
+      for (const e of this.fresh.values()) {
+        this.freshUntil = e.confirmedAt + this.timers.reachableMs;
+        break;
+      }
+    }
+    return this.freshUntil;
+  }
+
+  private turnStale(ip: number, e: Entry): void {
+    e.reachable = false;
+    this.fresh.delete(ip);
+    this.freshUntil = Number.NaN;
+  }
+
   /** Forget everything (link went down for good, or a test reset). */
   clear(): void {
     this.stats.arpQueueDrops += this.queued;
     this.entries.clear();
+    this.fresh.clear();
+    this.freshUntil = Number.POSITIVE_INFINITY;
     this.pending.clear();
     this.queued = 0;
   }
 
   private evictOldest(): void {
     const oldest = this.entries.keys().next();
-    if (!oldest.done) this.entries.delete(oldest.value);
+    if (oldest.done) return;
+    this.entries.delete(oldest.value);
+    if (this.fresh.delete(oldest.value)) this.freshUntil = Number.NaN;
   }
 
   private dropOldestQueued(): void {

@@ -48,7 +48,12 @@ export function parseIpv4Header(
   if (vihl >>> 4 !== 4 || headerLen < IPV4_HLEN || headerLen > avail) return 'malformed';
   const totalLen = readU16(buf, off + 2);
   if (totalLen < headerLen || totalLen > avail) return 'malformed';
-  if (internetChecksum(buf, off, off + headerLen) !== 0) return 'bad-checksum';
+  if (
+    headerLen === IPV4_HLEN
+      ? !header20Ok(buf, off)
+      : internetChecksum(buf, off, off + headerLen) !== 0
+  )
+    return 'bad-checksum';
   if ((readU16(buf, off + 6) & IP_MF_OR_OFFSET) !== 0) return 'fragment';
   out.headerLen = headerLen;
   out.totalLen = totalLen;
@@ -77,10 +82,33 @@ export function writeIpv4(
   writeU16(buf, off + 6, IP_DF);
   buf[off + 8] = ttl;
   buf[off + 9] = proto;
-  writeU16(buf, off + 10, 0);
   writeU32(buf, off + 12, src);
   writeU32(buf, off + 16, dst);
-  writeU16(buf, off + 10, internetChecksum(buf, off, off + IPV4_HLEN));
+  // The sum of the header's ten words, from the values just written (no read-back).
+  const sum =
+    0x4500 +
+    (totalLen & 0xffff) +
+    (id & 0xffff) +
+    IP_DF +
+    (((ttl & 0xff) << 8) | (proto & 0xff)) +
+    (src >>> 16) +
+    (src & 0xffff) +
+    (dst >>> 16) +
+    (dst & 0xffff);
+  writeU16(buf, off + 10, ~fold16(sum) & 0xffff);
+}
+
+/** End-around-carry fold of a sum of at most 2^16 16-bit words. */
+function fold16(sum: number): number {
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return (sum & 0xffff) + (sum >>> 16);
+}
+
+/** The checksum of an option-less 20-byte header is right (RFC 1071: its words sum to 0xffff). */
+function header20Ok(b: Uint8Array, off: number): boolean {
+  let sum = 0;
+  for (let i = off; i < off + IPV4_HLEN; i += 2) sum += (b[i] << 8) | b[i + 1];
+  return fold16(sum) === 0xffff;
 }
 
 /**

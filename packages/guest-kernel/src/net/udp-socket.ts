@@ -174,7 +174,9 @@ export class UdpSocket {
     dst: number,
   ): boolean {
     if (this.closed) return false;
-    const at = this.count < this.capCount ? this.place(len) : -1;
+    // The copy keeps the source's phase modulo 8: a copy out of guest memory
+    // (a SharedArrayBuffer) is then word by word, not byte by byte.
+    const at = this.count < this.capCount ? this.place(len, (buf.byteOffset + off) & 7) : -1;
     if (at < 0) {
       this.drops++;
       return false;
@@ -194,24 +196,27 @@ export class UdpSocket {
   }
 
   /**
-   * Offset in the ring where `len` bytes fit contiguously, or -1. Records
-   * sit in ring order from `first` (at `head`) to the newest (ending at
-   * `tail`); once a record wraps to offset 0, tail is below head.
+   * Offset in the ring where `len` bytes fit contiguously, at `phase`
+   * modulo 8 (up to 7 bytes are skipped), or -1. Records sit in ring order
+   * from `first` (at `head`) to the newest (ending at `tail`); once a record
+   * wraps to the front, tail is below head.
    */
-  private place(len: number): number {
+  private place(len: number, phase: number): number {
     if (len > this.capBytes) return -1;
+    if (phase + len > this.capBytes) phase = 0;
     this.ring ??= new Uint8Array(this.capBytes);
-    if (this.count === 0) return 0;
+    if (this.count === 0) return phase;
     const head = this.qOff[this.first];
     const tail = this.tail;
+    const at = tail + ((phase - tail) & 7);
     const wrapped = tail < head || (tail === head && this.usedBytes > 0);
     if (!wrapped) {
       // Data in [head, tail): room after it, or wrap to the front.
-      if (this.capBytes - tail >= len) return tail;
-      return head >= len ? 0 : -1;
+      if (at + len <= this.capBytes) return at;
+      return phase + len <= head ? phase : -1;
     }
     // Data in [head, end) and [0, tail): the gap is [tail, head).
-    return head - tail >= len ? tail : -1;
+    return at + len <= head ? at : -1;
   }
 
   private dequeue(): void {

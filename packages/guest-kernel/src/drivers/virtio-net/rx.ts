@@ -34,6 +34,12 @@ export class NetRxStats {
 
 /** The largest merged frame we assemble: header + 64 KiB. */
 const MAX_MERGED = NET_HDR_SIZE + 65536;
+/**
+ * Where a merged frame starts in the scratch: at the phase (mod 8) it has
+ * in its first rx buffer, behind the 12-byte header, so that V8 copies it
+ * out of guest memory word by word (see FRAME_ALIGN_PHASE in the stack).
+ */
+const MERGED_AT = NET_HDR_SIZE & 7;
 
 export class NetRx {
   readonly vq: Virtqueue<number>;
@@ -67,7 +73,7 @@ export class NetRx {
     this.mergeable = opts.mergeable;
     this.guestCsum = opts.guestCsum;
     this.deliver = opts.deliver;
-    this.scratch = new Uint8Array(opts.mergeable ? MAX_MERGED : 0);
+    this.scratch = new Uint8Array(opts.mergeable ? MERGED_AT + MAX_MERGED : 0);
     const n = vq.ring.size;
     this.slots = new Array<number>(n).fill(0);
     this.lens = new Uint32Array(n);
@@ -139,7 +145,7 @@ export class NetRx {
       if (nb === 0) this.stats.bad++;
       return this.frame(u8, addr + NET_HDR_SIZE, len - NET_HDR_SIZE, valid);
     }
-    this.scratch.set(u8.subarray(addr + NET_HDR_SIZE, addr + len), 0);
+    this.scratch.set(u8.subarray(addr + NET_HDR_SIZE, addr + len), MERGED_AT);
     this.have = len - NET_HDR_SIZE;
     this.missing = nb - 1;
     this.mergedValid = valid;
@@ -147,20 +153,20 @@ export class NetRx {
   }
 
   private append(addr: number, len: number): number {
-    if (this.have + len > this.scratch.length) {
+    if (this.have + len > MAX_MERGED) {
       // Never cut a frame silently: drop it whole (and the rest of its buffers).
-      this.have = this.scratch.length + 1;
+      this.have = MAX_MERGED + 1;
     } else {
-      this.scratch.set(this.u8.subarray(addr, addr + len), this.have);
+      this.scratch.set(this.u8.subarray(addr, addr + len), MERGED_AT + this.have);
       this.have += len;
     }
     if (--this.missing > 0) return 0;
-    if (this.have > this.scratch.length) {
+    if (this.have > MAX_MERGED) {
       this.stats.bad++;
       return 0;
     }
     this.stats.merged++;
-    return this.frame(this.scratch, 0, this.have, this.mergedValid);
+    return this.frame(this.scratch, MERGED_AT, this.have, this.mergedValid);
   }
 
   private frame(buf: Uint8Array, off: number, len: number, valid: boolean): number {
