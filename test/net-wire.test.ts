@@ -9,7 +9,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type Socket as TcpSocket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { internetChecksum } from '../packages/virtio-ring/src/index.ts';
-import { exitOf, testVmm, until, within } from './lib/harness.ts';
+import { exitOf, lineMatching, testVmm, until, within } from './lib/harness.ts';
 import {
   arpFrame,
   HOST_MAC,
@@ -214,6 +214,51 @@ describe('dgram: a Node socket speaks to the guest the way QEMU frames it', () =
     await wire.next((f) => parseArp(f)?.op === 2, mark);
     expect(nicCounters(g).rxFrames).toBe(1);
     expect(garp.length).toBe(60);
+    await vmm.shutdown(g, 2000);
+  });
+
+  test('a pulled cable: the wire drops and counts frames for the guest until it is plugged back', async () => {
+    const host = await udpSocket();
+    const wire = recorder(host);
+    const vmm = testVmm();
+    const [g] = await vmm.createDomains([
+      netDomain(
+        'wire-link',
+        [
+          {
+            backend: 'dgram',
+            local: '127.0.0.1:0',
+            remote: `127.0.0.1:${host.address().port}`,
+            ip: '10.9.4.2/24',
+          },
+        ],
+        ['idle'],
+      ),
+    ]);
+    vmm.start(g);
+    await wire.next((f) => parseArp(f)?.spa === ip('10.9.4.2'));
+    const ask = () =>
+      wire.send(arpFrame({ op: 1, sha: HOST_MAC, spa: ip('10.9.4.1'), tpa: ip('10.9.4.2') }));
+    const isReply = (f: Uint8Array) => parseArp(f)?.op === 2;
+
+    expect(vmm.setLink(g, 0, false)).toBe(true);
+    await lineMatching(g, /virtio-net: eth0: link down/);
+    const rxBefore = nicCounters(g).rxFrames;
+    const mark = wire.frames.length;
+    ask();
+    ask();
+    await until(() => nicCounters(g).rxLinkDown === 2, 5000, 'frames dropped at the wire');
+    // Dropped at the backend: nothing reached the guest's rx ring, nothing answered.
+    expect(nicCounters(g).rxFrames).toBe(rxBefore);
+    expect(wire.frames.slice(mark).filter(isReply)).toHaveLength(0);
+
+    expect(vmm.setLink(g, 0, true)).toBe(true);
+    await lineMatching(g, /virtio-net: eth0: link up/);
+    const back = wire.frames.length;
+    await wire.next((f) => parseArp(f)?.spa === ip('10.9.4.2'), back); // gratuitous ARP
+    ask();
+    await wire.next(isReply, back);
+    expect(nicCounters(g).rxLinkDown).toBe(2);
     await vmm.shutdown(g, 2000);
   });
 

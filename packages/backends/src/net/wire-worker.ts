@@ -8,7 +8,8 @@
 // NEEDS_CSUM: no wire takes partial checksums, and sent), then kicks are
 // turned back on and the ring re-checked before waiting again. Frames from
 // the wire go straight into the guest's rx buffers (RxWriter); with none
-// posted they are dropped and counted.
+// posted they are dropped and counted. While the NIC's link is down
+// (vmm.setLink) frames are dropped both ways and counted, as at the switch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { completeChecksum, ETH_HLEN, NET_HDR_SIZE } from '@pvkit/virtio-ring';
 import { BACKEND_READY, type VirtqueueWorkerData } from '../virtio/worker-data.ts';
@@ -58,6 +59,12 @@ function log(line: string): void {
 /** A frame from the wire into the guest. */
 function receive(frame: Uint8Array): void {
   nic.sync();
+  if (!nic.linkUp) {
+    // A pulled cable (vmm.setLink) carries nothing, as at the switch.
+    nic.count(NET_COUNTER.rxLinkDown);
+    mirror();
+    return;
+  }
   if (((frame.byteOffset - RX_PHASE) & 7) !== 0 && frame.length <= rxAligned.length) {
     rxAligned.set(frame);
     rxSrc.setWhole(rxAligned, frame.length);
@@ -103,6 +110,10 @@ function sendFrame(): void {
   if (q === null || wire === null) return;
   if (!txf.read(nic.u8, q.chain, nic.features, nic.csum)) {
     countTxError(nic, txf.error);
+    return;
+  }
+  if (!nic.linkUp) {
+    nic.count(NET_COUNTER.txLinkDown);
     return;
   }
   const len = txf.frameLen;
