@@ -72,6 +72,17 @@ function recorder(s: Socket) {
   };
 }
 
+/** A guest whose one NIC is a dgram wire to 127.0.0.1:`remotePort`, with address `cidr`. */
+function dgramGuest(name: string, remotePort: number, cidr: string, apps: string[]) {
+  const nic = {
+    backend: 'dgram',
+    local: '127.0.0.1:0',
+    remote: `127.0.0.1:${remotePort}`,
+    ip: cidr,
+  };
+  return netDomain(name, [nic], apps);
+}
+
 const GUEST_IP = ip('10.9.0.2');
 const HOST_IP = ip('10.9.0.1');
 
@@ -116,18 +127,11 @@ describe('dgram: a Node socket speaks to the guest the way QEMU frames it', () =
     });
     const vmm = testVmm();
     const [g] = await vmm.createDomains([
-      netDomain(
-        'qemu-peer',
-        [
-          {
-            backend: 'dgram',
-            local: '127.0.0.1:0',
-            remote: `127.0.0.1:${host.address().port}`,
-            ip: '10.9.0.2/24',
-          },
-        ],
-        ['idle 2.5', 'ping 10.9.0.1 3 100', 'netperf rr 10.9.0.1 7 300 0.3'],
-      ),
+      dgramGuest('qemu-peer', host.address().port, '10.9.0.2/24', [
+        'idle 2.5',
+        'ping 10.9.0.1 3 100',
+        'netperf rr 10.9.0.1 7 300 0.3',
+      ]),
     ]);
     vmm.start(g);
     // Link up: a gratuitous ARP, padded to the Ethernet minimum like an e1000's.
@@ -187,18 +191,7 @@ describe('dgram: a Node socket speaks to the guest the way QEMU frames it', () =
     const wire = recorder(host);
     const vmm = testVmm();
     const [g] = await vmm.createDomains([
-      netDomain(
-        'runts',
-        [
-          {
-            backend: 'dgram',
-            local: '127.0.0.1:0',
-            remote: `127.0.0.1:${host.address().port}`,
-            ip: '10.9.1.2/24',
-          },
-        ],
-        ['idle'],
-      ),
+      dgramGuest('runts', host.address().port, '10.9.1.2/24', ['idle']),
     ]);
     vmm.start(g);
     const garp = await wire.next((f) => parseArp(f) !== null);
@@ -222,18 +215,7 @@ describe('dgram: a Node socket speaks to the guest the way QEMU frames it', () =
     const wire = recorder(host);
     const vmm = testVmm();
     const [g] = await vmm.createDomains([
-      netDomain(
-        'wire-link',
-        [
-          {
-            backend: 'dgram',
-            local: '127.0.0.1:0',
-            remote: `127.0.0.1:${host.address().port}`,
-            ip: '10.9.4.2/24',
-          },
-        ],
-        ['idle'],
-      ),
+      dgramGuest('wire-link', host.address().port, '10.9.4.2/24', ['idle']),
     ]);
     vmm.start(g);
     await wire.next((f) => parseArp(f)?.spa === ip('10.9.4.2'));
@@ -269,18 +251,7 @@ describe('dgram: a Node socket speaks to the guest the way QEMU frames it', () =
     sockets.splice(sockets.indexOf(gone), 1);
     const vmm = testVmm();
     const [g] = await vmm.createDomains([
-      netDomain(
-        'lonely',
-        [
-          {
-            backend: 'dgram',
-            local: '127.0.0.1:0',
-            remote: `127.0.0.1:${port}`,
-            ip: '10.9.2.2/24',
-          },
-        ],
-        ['ping 10.9.2.1 2 50'],
-      ),
+      dgramGuest('lonely', port, '10.9.2.2/24', ['ping 10.9.2.1 2 50']),
     ]);
     vmm.start(g);
     expect((await exitOf(g)).code).toBe(1);
