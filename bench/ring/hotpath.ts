@@ -94,6 +94,17 @@ function check(sum: number): void {
 const tokens: number[] = new Array(N).fill(0);
 const lens = new Uint32Array(N);
 
+/** Reclaim every used chain, check its length, and return the sum of its tokens. */
+function reclaimSum(d: DriverQueue<number>): number {
+  const n = d.reclaimMany(tokens, lens);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    if (lens[i] !== BUF_LEN) throw new Error('len');
+    sum += tokens[i];
+  }
+  return sum;
+}
+
 const cases: Record<string, Case> = {
   driver(batch) {
     const { mem, u16, u32 } = fresh();
@@ -106,11 +117,7 @@ const cases: Record<string, Case> = {
         d.addBuffer(BUF_BASE + (seq & (N - 1)) * BUF_LEN, BUF_LEN, true, seq);
       d.publish();
       plainDevice(u16, u32, st);
-      const n = d.reclaimMany(tokens, lens);
-      for (let i = 0; i < n; i++) {
-        if (lens[i] !== BUF_LEN) throw new Error('len');
-        sum += tokens[i];
-      }
+      sum += reclaimSum(d);
     }
     const t = performance.now() - t0;
     check(sum);
@@ -149,11 +156,7 @@ const cases: Record<string, Case> = {
       for (let head = dev.popHead(); head >= 0; head = dev.popHead())
         dev.push(head, chain.writableLen);
       dev.publish();
-      const n = d.reclaimMany(tokens, lens);
-      for (let i = 0; i < n; i++) {
-        if (lens[i] !== BUF_LEN) throw new Error('len');
-        sum += tokens[i];
-      }
+      sum += reclaimSum(d);
     }
     const t = performance.now() - t0;
     check(sum);
