@@ -8,10 +8,10 @@ import type { Kernel } from './kernel.ts';
 import { WaitQueue } from './sched.ts';
 
 export class Channel {
-  readonly port: number;
-  readonly remoteDom: number;
-  private readonly kernel: Kernel;
-  private readonly wq: WaitQueue;
+  declare readonly port: number;
+  declare readonly remoteDom: number;
+  declare private readonly kernel: Kernel;
+  declare private readonly wq: WaitQueue;
   private received = 0;
   private consumed = 0;
 

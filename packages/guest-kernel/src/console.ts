@@ -5,10 +5,10 @@ import { PAGE_SIZE } from '@pvkit/hypercall';
 import { type Hypervisor, must } from './arch/hypervisor.ts';
 
 export class Console {
-  private readonly hv: Hypervisor;
-  private readonly buf: number;
+  declare private readonly hv: Hypervisor;
+  declare private readonly buf: number;
   private readonly enc = new TextEncoder();
-  private readonly view: Uint8Array;
+  declare private readonly view: Uint8Array;
 
   constructor(hv: Hypervisor, bufferGpa: number) {
     this.hv = hv;

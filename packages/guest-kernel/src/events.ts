@@ -17,7 +17,7 @@ import { type Hypervisor, must } from './arch/hypervisor.ts';
 export type EventHandler = (port: number) => void;
 
 export class Events {
-  private readonly hv: Hypervisor;
+  declare private readonly hv: Hypervisor;
   private readonly handlers: (EventHandler | undefined)[] = new Array(NR_EVENT_CHANNELS);
   private readonly upcallPending = vcpuInfoWord(0, VCPU_INFO.evtchn_upcall_pending);
   private readonly pendingSel = vcpuInfoWord(0, VCPU_INFO.evtchn_pending_sel);

@@ -20,8 +20,8 @@ const APP = 3;
 export type PageOwner = 'kernel' | 'app';
 
 export class PageAllocator {
-  readonly nrPages: number;
-  private readonly owner: Uint8Array;
+  declare readonly nrPages: number;
+  declare private readonly owner: Uint8Array;
   private readonly counts = [0, 0, 0, 0];
 
   constructor(nrPages: number, ram: readonly [first: number, count: number][]) {

@@ -43,9 +43,9 @@ const DEVICE_WAIT_MAX_MS = 100;
 const WAKE_WORD = vcpuInfoWord(0, VCPU_INFO.wake);
 
 export class Scheduler {
-  private readonly hv: Hypervisor;
-  private readonly events: Events;
-  private readonly time: Time;
+  declare private readonly hv: Hypervisor;
+  declare private readonly events: Events;
+  declare private readonly time: Time;
   private runnable = 0;
   private live = 0;
   private nextId = 1;
@@ -256,7 +256,7 @@ export class Scheduler {
 
 /** A wait queue: tasks park on it until someone wakes them. */
 export class WaitQueue {
-  private readonly sched: Scheduler;
+  declare private readonly sched: Scheduler;
   private waiters: (() => void)[] = [];
 
   constructor(sched: Scheduler) {

@@ -10,7 +10,7 @@ import { type NetSys, netSys } from './netif/net-sys.ts';
 
 /** Thrown by sys.exit(): ends the app with `code`, like exit(3). */
 export class AppExit {
-  readonly code: number;
+  declare readonly code: number;
   constructor(code: number) {
     this.code = code;
   }

@@ -13,10 +13,10 @@ export interface Timer {
 }
 
 export class Time {
-  private readonly info: TimeInfo;
+  declare private readonly info: TimeInfo;
   /** Pending timers, earliest first. */
   private readonly timers: Timer[] = [];
-  readonly timerPort: number;
+  declare readonly timerPort: number;
   /** VIRQ_TIMER deliveries. */
   ticks = 0;
 

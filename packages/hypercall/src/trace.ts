@@ -62,10 +62,10 @@ export type TraceInput = Omit<TraceRecord, 'kind' | 'args'> & {
 };
 
 export class TraceRing {
-  readonly buffer: SharedArrayBuffer;
-  private readonly w: Int32Array;
-  private readonly f: Float64Array;
-  readonly capacity: number;
+  declare readonly buffer: SharedArrayBuffer;
+  declare private readonly w: Int32Array;
+  declare private readonly f: Float64Array;
+  declare readonly capacity: number;
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;

@@ -34,16 +34,16 @@ export class ChainReader {
   writableLen = 0;
   /** Set when the chain is malformed; the segments are then meaningless. */
   error: VirtqueueError | null = null;
-  readonly addr: Float64Array;
-  readonly len: Uint32Array;
+  declare readonly addr: Float64Array;
+  declare readonly len: Uint32Array;
 
-  private readonly mem: GuestMemory;
-  private readonly u32: Uint32Array;
-  private readonly memSize: number;
-  private readonly size: number;
-  private readonly descIndex: number;
-  private readonly indirectAllowed: boolean;
-  private readonly maxIndirect: number;
+  declare private readonly mem: GuestMemory;
+  declare private readonly u32: Uint32Array;
+  declare private readonly memSize: number;
+  declare private readonly size: number;
+  declare private readonly descIndex: number;
+  declare private readonly indirectAllowed: boolean;
+  declare private readonly maxIndirect: number;
   // The descriptor being looked at, copied out of guest memory once.
   private dLo = 0;
   private dHi = 0;

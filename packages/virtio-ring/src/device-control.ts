@@ -124,9 +124,9 @@ function bytesFor(nrQueues: number): number {
 }
 
 export class DeviceControl {
-  readonly buffer: SharedArrayBuffer;
-  readonly nrQueues: number;
-  private readonly w: Int32Array;
+  declare readonly buffer: SharedArrayBuffer;
+  declare readonly nrQueues: number;
+  declare private readonly w: Int32Array;
 
   /** A blank block for a device of `nrQueues` queues (postMessage `buffer` to each side). */
   static create(nrQueues: number): DeviceControl {

@@ -26,11 +26,11 @@ export const QUEUE_COUNTER_SLOTS = 8;
 const HEADER_SLOTS = 2; // [nrQueues, deviceSlots]
 
 export class DeviceCounters {
-  readonly buffer: SharedArrayBuffer;
-  readonly nrQueues: number;
+  declare readonly buffer: SharedArrayBuffer;
+  declare readonly nrQueues: number;
   /** Device-specific slots per queue. */
-  readonly deviceSlots: number;
-  readonly f64: Float64Array;
+  declare readonly deviceSlots: number;
+  declare readonly f64: Float64Array;
 
   static create(nrQueues: number, deviceSlots = 0): DeviceCounters {
     if (!Number.isInteger(nrQueues) || nrQueues < 1) throw new RangeError(`${nrQueues} queues`);

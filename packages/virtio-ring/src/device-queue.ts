@@ -28,32 +28,32 @@ export interface DeviceQueueOptions {
 }
 
 export class DeviceQueue {
-  readonly mem: GuestMemory;
-  readonly size: number;
-  readonly eventIdx: boolean;
+  declare readonly mem: GuestMemory;
+  declare readonly size: number;
+  declare readonly eventIdx: boolean;
   /**
    * The chain of the last successful popHead(), in reusable arrays (no
    * allocation). Overwritten by the next pop.
    */
-  readonly chain: ChainReader;
+  declare readonly chain: ChainReader;
 
-  private readonly ix: RingIndices;
-  private readonly u16: Uint16Array;
-  private readonly u32: Uint32Array;
+  declare private readonly ix: RingIndices;
+  declare private readonly u16: Uint16Array;
+  declare private readonly u32: Uint32Array;
   /** Next avail entry to take, and the last avail.idx loaded (both mod 2^16). */
   private lastAvail = 0;
   private availShadow = 0;
   /** Next used entry to fill. */
   private nextUsed = 0;
-  private readonly used: IndexPublisher;
-  private readonly kicks: NotifySwitch;
+  declare private readonly used: IndexPublisher;
+  declare private readonly kicks: NotifySwitch;
   /** Per head: -1 when not held, else the bytes the device may report written. */
-  private readonly heldWritable: Float64Array;
+  declare private readonly heldWritable: Float64Array;
   // Hot indices copied out of `ix` (one load fewer each).
-  private readonly availRing: number;
-  private readonly usedRing: number;
-  private readonly mask: number;
-  private readonly availIdxAt: number;
+  declare private readonly availRing: number;
+  declare private readonly usedRing: number;
+  declare private readonly mask: number;
+  declare private readonly availIdxAt: number;
   private brokenBy: VirtqueueError | null = null;
 
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DeviceQueueOptions = {}) {

@@ -27,8 +27,8 @@ export const DOORBELL_WORDS = 2;
 export const DOORBELL_STRIDE = 32;
 
 export class Doorbell {
-  readonly words: Int32Array;
-  readonly index: number;
+  declare readonly words: Int32Array;
+  declare readonly index: number;
   /**
    * The ring count this side last consumed (waiting side only). It starts
    * at 0, not at the current count: a ring that happened before this side

@@ -49,38 +49,38 @@ export interface DriverQueueOptions {
 }
 
 export class DriverQueue<T = unknown> {
-  readonly mem: GuestMemory;
-  readonly size: number;
-  private readonly memSize: number;
-  readonly eventIdx: boolean;
+  declare readonly mem: GuestMemory;
+  declare readonly size: number;
+  declare private readonly memSize: number;
+  declare readonly eventIdx: boolean;
   /** Written length of the chain the last reclaim() returned. */
   reclaimedLen = 0;
 
-  private readonly ix: RingIndices;
+  declare private readonly ix: RingIndices;
   // Hot indices copied out of `ix` (one load fewer each).
-  private readonly descIndex: number;
-  private readonly availRing: number;
-  private readonly usedRing: number;
-  private readonly mask: number;
-  private readonly usedIdxAt: number;
-  private readonly u16: Uint16Array;
-  private readonly u32: Uint32Array;
+  declare private readonly descIndex: number;
+  declare private readonly availRing: number;
+  declare private readonly usedRing: number;
+  declare private readonly mask: number;
+  declare private readonly usedIdxAt: number;
+  declare private readonly u16: Uint16Array;
+  declare private readonly u32: Uint32Array;
   /** Private descriptor links: free list, and each chain's own links. */
-  private readonly link: Uint16Array;
+  declare private readonly link: Uint16Array;
   /** Per head: direct descriptors, writable bytes (capped at 2^32 - 1, like a used len), token (undefined: free). */
-  private readonly descCount: Uint16Array;
-  private readonly writableOf: Uint32Array;
-  private readonly tokens: (T | undefined)[];
+  declare private readonly descCount: Uint16Array;
+  declare private readonly writableOf: Uint32Array;
+  declare private readonly tokens: (T | undefined)[];
   /** Free list: taken from the head, freed chains appended at the tail. */
   private freeHead = 0;
-  private freeTail: number;
-  private free: number;
-  private readonly indirectBase: number;
-  private readonly indirectMax: number;
+  declare private freeTail: number;
+  declare private free: number;
+  declare private readonly indirectBase: number;
+  declare private readonly indirectMax: number;
   /** avail.idx to publish next. */
   private nextAvail = 0;
-  private readonly avail: IndexPublisher;
-  private readonly interrupts: NotifySwitch;
+  declare private readonly avail: IndexPublisher;
+  declare private readonly interrupts: NotifySwitch;
   /** Next used entry to reclaim, and the last used.idx loaded. */
   private lastUsed = 0;
   private usedShadow = 0;

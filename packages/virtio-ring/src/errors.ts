@@ -47,9 +47,9 @@ export type VirtqueueErrorKind =
   | 'indirect-table-out-of-range';
 
 export class VirtqueueError extends Error {
-  readonly kind: VirtqueueErrorKind;
+  declare readonly kind: VirtqueueErrorKind;
   /** The chain's head when the error belongs to one chain, else -1. */
-  readonly head: number;
+  declare readonly head: number;
   constructor(kind: VirtqueueErrorKind, detail: string, head = -1) {
     super(`virtqueue: ${kind}${head >= 0 ? ` (head ${head})` : ''}: ${detail}`);
     this.name = 'VirtqueueError';
@@ -70,7 +70,7 @@ export type DeviceQueueFaultKind =
   | 'used-len-too-large';
 
 export class DeviceFaultError extends Error {
-  readonly kind: DeviceQueueFaultKind;
+  declare readonly kind: DeviceQueueFaultKind;
   constructor(kind: DeviceQueueFaultKind, detail: string) {
     super(`virtqueue driver: ${kind}: ${detail}`);
     this.name = 'DeviceFaultError';

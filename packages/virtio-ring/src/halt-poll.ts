@@ -34,9 +34,9 @@ const POLLS_PER_CLOCK = 64;
 
 export class HaltPoll {
   /** The current window, µs: poll this long, then sleep. */
-  windowUs: number;
-  readonly maxUs: number;
-  readonly startUs: number;
+  declare windowUs: number;
+  declare readonly maxUs: number;
+  declare readonly startUs: number;
   /** Polls cut short because the thread was descheduled. */
   preempted = 0;
   /** Polls cut short because the other side made no progress. */

@@ -17,9 +17,9 @@ export type GuestMemoryErrorKind =
   | 'range-out-of-bounds';
 
 export class GuestMemoryError extends Error {
-  readonly kind: GuestMemoryErrorKind;
-  readonly addr: number | bigint;
-  readonly len: number;
+  declare readonly kind: GuestMemoryErrorKind;
+  declare readonly addr: number | bigint;
+  declare readonly len: number;
   constructor(kind: GuestMemoryErrorKind, addr: number | bigint, len: number, size: number) {
     super(`guest memory: ${kind}: [${fmt(addr)}, +${len}) in ${size} bytes`);
     this.name = 'GuestMemoryError';
@@ -41,13 +41,13 @@ const MAX_LEN = 2 ** 32;
 export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class GuestMemory {
-  readonly buffer: SharedArrayBuffer;
-  readonly size: number;
+  declare readonly buffer: SharedArrayBuffer;
+  declare readonly size: number;
   /** Cached views: the rings index these directly after their own checks. */
-  readonly u8: Uint8Array;
-  readonly u16: Uint16Array;
-  readonly u32: Uint32Array;
-  readonly view: DataView;
+  declare readonly u8: Uint8Array;
+  declare readonly u16: Uint16Array;
+  declare readonly u32: Uint32Array;
+  declare readonly view: DataView;
 
   constructor(buffer: SharedArrayBuffer) {
     if (!(buffer instanceof SharedArrayBuffer))

@@ -58,23 +58,23 @@ const QUEUE_ADDR_REGS: readonly number[] = [
   R.QUEUE_DEVICE_HIGH,
 ];
 export class MmioDevice implements RegisterAccess {
-  readonly deviceId: number;
-  readonly vendorId: number;
-  readonly offered: FeatureSet;
-  readonly config: Uint8Array;
+  declare readonly deviceId: number;
+  declare readonly vendorId: number;
+  declare readonly offered: FeatureSet;
+  declare readonly config: Uint8Array;
   readonly status = new DeviceStatus();
-  hooks: MmioHooks;
+  declare hooks: MmioHooks;
 
   private driverFeatures: FeatureSet = 0n;
   private deviceFeaturesSel = 0;
   private driverFeaturesSel = 0;
   private queueSel = 0;
-  private readonly queues: MmioQueueState[];
+  declare private readonly queues: MmioQueueState[];
   /** Raw address registers per queue: desc lo/hi, driver lo/hi, device lo/hi. */
-  private readonly addrRegs: Uint32Array[];
+  declare private readonly addrRegs: Uint32Array[];
   private interruptStatus = 0;
   private generation = 0;
-  private readonly configView: DataView;
+  declare private readonly configView: DataView;
 
   constructor(opts: MmioDeviceOptions) {
     this.deviceId = opts.deviceId;

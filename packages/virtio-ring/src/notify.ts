@@ -8,13 +8,13 @@
 import { needEvent } from './layout.ts';
 
 export class IndexPublisher {
-  private readonly u16: Uint16Array;
-  private readonly idxAt: number;
-  private readonly eventAt: number;
-  private readonly flagsAt: number;
-  private readonly flag: number;
-  private readonly eventIdx: boolean;
-  private readonly size: number;
+  declare private readonly u16: Uint16Array;
+  declare private readonly idxAt: number;
+  declare private readonly eventAt: number;
+  declare private readonly flagsAt: number;
+  declare private readonly flag: number;
+  declare private readonly eventIdx: boolean;
+  declare private readonly size: number;
   /** The index last stored, and how many entries it moved since the last decision. */
   private published = 0;
   private undecided = 0;
@@ -70,11 +70,11 @@ export class IndexPublisher {
 }
 
 export class NotifySwitch {
-  private readonly u16: Uint16Array;
-  private readonly eventAt: number;
-  private readonly flagsAt: number;
-  private readonly flag: number;
-  private readonly eventIdx: boolean;
+  declare private readonly u16: Uint16Array;
+  declare private readonly eventAt: number;
+  declare private readonly flagsAt: number;
+  declare private readonly flag: number;
+  declare private readonly eventIdx: boolean;
   private on = true;
 
   /** `eventAt`, `flagsAt`, `flag`: this side's own event index and suppression flag. */

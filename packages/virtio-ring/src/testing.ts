@@ -30,8 +30,8 @@ export interface RawDescriptor {
 }
 
 export class RawDriver {
-  readonly mem: GuestMemory;
-  readonly queue: QueueAddresses;
+  declare readonly mem: GuestMemory;
+  declare readonly queue: QueueAddresses;
   private availIdx = 0;
 
   constructor(mem: GuestMemory, queue: QueueAddresses) {

@@ -38,7 +38,7 @@ export interface DiskSpec {
 
 export class DiskConfigError extends Error {
   /** The offending key, e.g. "disks[0].size". */
-  readonly key: string;
+  declare readonly key: string;
   constructor(key: string, problem: string, expected: string) {
     super(`${key}: ${problem}; ${expected}`);
     this.name = 'DiskConfigError';

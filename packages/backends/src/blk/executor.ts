@@ -71,15 +71,15 @@ const HDR = BLK_REQ_HEADER_SIZE;
 const SECTOR = BLK_SECTOR_SIZE;
 
 export class BlkRequestExecutor {
-  readonly counters: BlkCounters;
-  private readonly image: BlockImage;
-  private readonly cfg: BlkConfig;
-  private readonly id: Uint8Array;
-  private readonly discardOn: boolean;
-  private readonly writeZeroesOn: boolean;
-  private readonly onHostError: BlkExecutorOptions['onHostError'];
-  private readonly offload: BlkOffload | undefined;
-  private readonly beforeFlush: (() => void) | undefined;
+  declare readonly counters: BlkCounters;
+  declare private readonly image: BlockImage;
+  declare private readonly cfg: BlkConfig;
+  declare private readonly id: Uint8Array;
+  declare private readonly discardOn: boolean;
+  declare private readonly writeZeroesOn: boolean;
+  declare private readonly onHostError: BlkExecutorOptions['onHostError'];
+  declare private readonly offload: BlkOffload | undefined;
+  declare private readonly beforeFlush: (() => void) | undefined;
   // Per-request scratch, reused: one executor serves one queue, synchronously.
   private readonly hdrBytes = new Uint8Array(HDR);
   private readonly hdr = { type: 0, reserved: 0, sector: 0 };

@@ -27,7 +27,7 @@ export interface BlockImage {
 
 /** An image-level failure with an errno-style code, like the host's own errors. */
 export class ImageError extends Error {
-  readonly code: string;
+  declare readonly code: string;
   constructor(code: string, message: string) {
     super(`${code}: ${message}`);
     this.name = 'ImageError';

@@ -70,11 +70,11 @@ export type JobResult = 0 | number;
 
 /** Views of the shared job memory, with the ring operations of both sides. */
 export class IoJobs {
-  readonly f64: Float64Array;
-  readonly ctl: Int32Array;
-  private readonly sub: Int32Array;
-  private readonly comp: Int32Array;
-  private readonly mask: number;
+  declare readonly f64: Float64Array;
+  declare readonly ctl: Int32Array;
+  declare private readonly sub: Int32Array;
+  declare private readonly comp: Int32Array;
+  declare private readonly mask: number;
   /** Owner only: the next completion entry to drain. */
   private compNext = 0;
 

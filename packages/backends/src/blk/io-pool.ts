@@ -43,13 +43,13 @@ interface Pending {
 }
 
 export class BlkIoPool {
-  readonly threads: number;
+  declare readonly threads: number;
   /** Jobs handed out and not yet taken back with nextDone(). */
   inFlight = 0;
-  private readonly jobs: IoJobs;
+  declare private readonly jobs: IoJobs;
   private readonly workers: Worker[] = [];
-  private readonly pending: (Pending | null)[];
-  private readonly io: (write: boolean, gpa: number, len: number, pos: number) => void;
+  declare private readonly pending: (Pending | null)[];
+  declare private readonly io: (write: boolean, gpa: number, len: number, pos: number) => void;
   private closed = false;
 
   constructor(

@@ -14,12 +14,12 @@ export const MAX_MEMORY_IMAGE_BYTES = 1024 ** 3;
 
 export class MemoryImage implements BlockImage {
   readonly kind = 'memory' as const;
-  readonly sizeBytes: number;
-  readonly capacitySectors: number;
-  readonly readOnly: boolean;
+  declare readonly sizeBytes: number;
+  declare readonly capacitySectors: number;
+  declare readonly readOnly: boolean;
   /** The backing store; share it with other workers to serve the same disk. */
-  readonly buffer: SharedArrayBuffer;
-  private bytes: Uint8Array | null;
+  declare readonly buffer: SharedArrayBuffer;
+  declare private bytes: Uint8Array | null;
 
   /** A zero-filled image of `sizeBytes`. */
   static create(sizeBytes: number, opts: { readOnly?: boolean } = {}): MemoryImage {

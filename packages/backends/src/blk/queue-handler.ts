@@ -41,7 +41,7 @@ export interface BlkQueueOptions {
 }
 
 export class BlkQueueHandler implements QueueHandler {
-  private readonly opts: BlkQueueOptions;
+  declare private readonly opts: BlkQueueOptions;
   private readonly counters: BlkCounters = newBlkCounters();
   private executor: BlkRequestExecutor | null = null;
   /** One chain object, refilled from the ring's reader for every request (no allocation). */
@@ -53,7 +53,7 @@ export class BlkQueueHandler implements QueueHandler {
   };
   private readonly segPool: Segment[] = [];
   private sinceMirror = 0;
-  private readonly pool: BlkIoPool | null;
+  declare private readonly pool: BlkIoPool | null;
   /** The chain being executed (the pool's job slot), and the queue reap() pushes to. */
   private head = 0;
   private reapQueue: DeviceQueue | null = null;

@@ -35,11 +35,11 @@ const ZERO_CHUNK = 64 * 1024;
 
 export class RawFileImage implements BlockImage {
   readonly kind = 'raw' as const;
-  readonly path: string;
-  readonly sizeBytes: number;
-  readonly capacitySectors: number;
-  readonly readOnly: boolean;
-  private _fd: number;
+  declare readonly path: string;
+  declare readonly sizeBytes: number;
+  declare readonly capacitySectors: number;
+  declare readonly readOnly: boolean;
+  declare private _fd: number;
   private scratch: Buffer | null = null;
   private zeros: Buffer | null = null;
 

@@ -43,8 +43,8 @@ export interface DgramFramingOptions {
 }
 
 export class DgramFraming {
-  readonly mtu: number;
-  readonly padToMinimum: boolean;
+  declare readonly mtu: number;
+  declare readonly padToMinimum: boolean;
   readonly stats = new DgramFramingStats();
 
   constructor(opts: DgramFramingOptions = {}) {

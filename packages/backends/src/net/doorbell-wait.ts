@@ -27,7 +27,7 @@ export class MultiDoorbellWait {
   private seen = new Int32Array(0);
   private epoch = 0;
   private armed = false;
-  private readonly onWake: () => void;
+  declare private readonly onWake: () => void;
   /** Times armed (the backend slept), and wake-ups by the timeout. */
   sleeps = 0;
   timeouts = 0;

@@ -24,9 +24,9 @@ interface Entry {
 }
 
 export class MacTable {
-  readonly ageingMs: number;
-  readonly maxEntries: number;
-  readonly maxPerPort: number;
+  declare readonly ageingMs: number;
+  declare readonly maxEntries: number;
+  declare readonly maxPerPort: number;
   /** New addresses not learned because the table was full. */
   refused = 0;
   /** Entries replaced because their port was over its quota. */

@@ -23,12 +23,12 @@ export type NetPortData = Omit<VirtqueueWorkerData, 'queue'>;
 export const BROKEN = -2;
 
 export class NetPort {
-  readonly id: number;
-  readonly name: string;
-  readonly rx: VirtqueueBackend;
-  readonly tx: VirtqueueBackend;
-  readonly mem: GuestMemory;
-  readonly u8: Uint8Array;
+  declare readonly id: number;
+  declare readonly name: string;
+  declare readonly rx: VirtqueueBackend;
+  declare readonly tx: VirtqueueBackend;
+  declare readonly mem: GuestMemory;
+  declare readonly u8: Uint8Array;
   /** Live queues (null until DRIVER_OK, after a reset, or once broken). */
   rxq: DeviceQueue | null = null;
   txq: DeviceQueue | null = null;
@@ -55,8 +55,8 @@ export class NetPort {
   linkUp = true;
   private configSeq = -1;
   /** The shared counters (Float64Array) and where this NIC's net slots start. */
-  readonly c: Float64Array;
-  readonly nb: number;
+  declare readonly c: Float64Array;
+  declare readonly nb: number;
 
   constructor(id: number, name: string, data: NetPortData) {
     this.id = id;

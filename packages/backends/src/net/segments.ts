@@ -9,12 +9,12 @@ const SMALL_COPY = 64;
 
 export class Segments {
   /** The memory the ranges index: a guest's memory, or a socket buffer. */
-  u8: Uint8Array;
+  declare u8: Uint8Array;
   count = 0;
   /** Sum of len[0..count). */
   total = 0;
-  readonly addr: Float64Array;
-  readonly len: Uint32Array;
+  declare readonly addr: Float64Array;
+  declare readonly len: Uint32Array;
 
   constructor(capacity: number, u8: Uint8Array = new Uint8Array(0)) {
     this.u8 = u8;

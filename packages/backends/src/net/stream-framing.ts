@@ -43,7 +43,7 @@ export class StreamDecoderStats {
 }
 
 export class StreamDecoder {
-  readonly maxFrame: number;
+  declare readonly maxFrame: number;
   readonly stats = new StreamDecoderStats();
   /** Why decoding stopped, or null while the stream is healthy. */
   error: string | null = null;
@@ -52,7 +52,7 @@ export class StreamDecoder {
   private prefixHave = 0;
   /** Length of the frame being read, or -1 while reading a prefix. */
   private frameLen = -1;
-  private readonly assembly: Uint8Array;
+  declare private readonly assembly: Uint8Array;
   private have = 0;
 
   constructor(opts: { maxFrame?: number } = {}) {

@@ -44,8 +44,8 @@ export interface SwitchOptions extends MacTableOptions {
 }
 
 export class LearningSwitch {
-  readonly table: MacTable;
-  readonly maxFrameLen: number;
+  declare readonly table: MacTable;
+  declare readonly maxFrameLen: number;
   private readonly counters = new Map<number, PortCounters>();
   private portList: number[] = [];
 

@@ -40,7 +40,7 @@ const UNSTALL_BUFFERS = 64;
 const MAX_TX_SEGMENTS = 256;
 
 export class SwitchEngine {
-  readonly sw: LearningSwitch;
+  declare readonly sw: LearningSwitch;
   private readonly byId = new Map<number, NetPort>();
   private list: NetPort[] = [];
   private readonly writer = new RxWriter();

@@ -29,7 +29,7 @@ export type TxFrameError =
 export class TxFrame {
   readonly hdr = emptyNetHdr();
   /** The frame, without the header. */
-  readonly frame: Segments;
+  declare readonly frame: Segments;
   frameLen = 0;
   needsCsum = false;
   error: TxFrameError | null = null;

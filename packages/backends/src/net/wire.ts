@@ -53,9 +53,9 @@ export function openWire(cfg: NicBackendConfig, mtu: number, sink: FrameSink): W
 class DgramWire implements Wire {
   readonly stats = new WireStats();
   private readonly sock: UdpSocket = createSocket('udp4');
-  private readonly framing: DgramFraming;
-  private readonly local: HostPort;
-  private readonly remote: HostPort;
+  declare private readonly framing: DgramFraming;
+  declare private readonly local: HostPort;
+  declare private readonly remote: HostPort;
 
   constructor(local: HostPort, remote: HostPort, mtu: number, sink: FrameSink) {
     this.local = local;
@@ -113,11 +113,11 @@ const RECONNECT_MS = 1000;
 
 class StreamWire implements Wire {
   readonly stats = new WireStats();
-  private readonly decoder: StreamDecoder;
-  private readonly mode: 'connect' | 'listen';
-  private readonly addr: HostPort;
-  private readonly sink: FrameSink;
-  private readonly mtu: number;
+  declare private readonly decoder: StreamDecoder;
+  declare private readonly mode: 'connect' | 'listen';
+  declare private readonly addr: HostPort;
+  declare private readonly sink: FrameSink;
+  declare private readonly mtu: number;
   private sock: Socket | null = null;
   private server: Server | null = null;
   private retry: NodeJS.Timeout | null = null;

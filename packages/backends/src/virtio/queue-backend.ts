@@ -33,21 +33,21 @@ export type QueueChange =
   | { kind: 'stopped'; reason: string };
 
 export class VirtqueueBackend {
-  readonly index: number;
-  readonly mem: GuestMemory;
-  readonly control: DeviceControl;
-  readonly counters: DeviceCounters;
-  readonly bell: Doorbell;
+  declare readonly index: number;
+  declare readonly mem: GuestMemory;
+  declare readonly control: DeviceControl;
+  declare readonly counters: DeviceCounters;
+  declare readonly bell: Doorbell;
   /** The live queue, or null when the driver has not (or no longer) set it up. */
   queue: DeviceQueue | null = null;
   features: FeatureSet = 0n;
   /** How long to poll the doorbell before sleeping, learned (KVM halt polling). */
-  readonly poll: HaltPoll;
-  readonly idleWaitMs: number;
-  private readonly guest: Int32Array;
-  private readonly port: number;
-  private readonly c: Float64Array;
-  private readonly base: number;
+  declare readonly poll: HaltPoll;
+  declare readonly idleWaitMs: number;
+  declare private readonly guest: Int32Array;
+  declare private readonly port: number;
+  declare private readonly c: Float64Array;
+  declare private readonly base: number;
   private generation = -1;
   /** u16 indices of the live queue's used_event and used.idx (-1: no EVENT_IDX). */
   private usedEventAt = -1;

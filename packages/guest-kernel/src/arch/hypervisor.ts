@@ -33,7 +33,7 @@ export interface BootParams {
 }
 
 export class HypercallFailed extends Error {
-  readonly errno: number;
+  declare readonly errno: number;
   constructor(what: string, r: number) {
     super(`${what} failed: -${errnoName(r)}`);
     this.errno = -r;
@@ -47,12 +47,12 @@ export function must(what: string, r: number): number {
 }
 
 export class Hypervisor {
-  readonly call: Hypercall;
-  readonly words: Int32Array;
-  readonly u8: Uint8Array;
-  readonly dv: DataView;
-  readonly memory: SharedArrayBuffer;
-  readonly deviceDoorbells: Int32Array | null;
+  declare readonly call: Hypercall;
+  declare readonly words: Int32Array;
+  declare readonly u8: Uint8Array;
+  declare readonly dv: DataView;
+  declare readonly memory: SharedArrayBuffer;
+  declare readonly deviceDoorbells: Int32Array | null;
 
   constructor(boot: BootParams) {
     this.call = createHypercall(boot.mailbox, boot.serviceDoorbell);

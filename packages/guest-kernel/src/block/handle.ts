@@ -49,12 +49,12 @@ export function allocIoBuffer(kernel: Kernel, length: number): IoBuffer {
 }
 
 export class BlockHandle {
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly readOnly: boolean;
-  readonly serial: string;
-  private readonly queue: RequestQueue;
-  private readonly kernel: Kernel;
+  declare readonly name: string;
+  declare readonly sizeBytes: number;
+  declare readonly readOnly: boolean;
+  declare readonly serial: string;
+  declare private readonly queue: RequestQueue;
+  declare private readonly kernel: Kernel;
   private completed: BlockIo[] = [];
   private reaper: (() => void) | null = null;
   private submitted = 0;

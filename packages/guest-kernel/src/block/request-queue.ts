@@ -41,14 +41,14 @@ const MAX_REQUEST_BYTES = 1 << 30;
 export const DEFAULT_QUEUE_DEPTH = 128;
 
 export class RequestQueue {
-  readonly driver: BlockDriver;
+  declare readonly driver: BlockDriver;
   /** Device requests in flight, at most `depth`. */
   inFlight = 0;
-  private depthLimit: number;
+  declare private depthLimit: number;
   private readonly waiting: HwRequest[] = [];
   private waitHead = 0;
   private nextHw = 0;
-  private readonly now: () => number;
+  declare private readonly now: () => number;
 
   constructor(driver: BlockDriver, now: () => number, depth = DEFAULT_QUEUE_DEPTH) {
     this.driver = driver;

@@ -67,7 +67,7 @@ export type BlockErrorKind =
   | 'bad-buffer';
 
 export class BlockError extends Error {
-  readonly kind: BlockErrorKind;
+  declare readonly kind: BlockErrorKind;
   constructor(kind: BlockErrorKind, detail: string) {
     super(`${kind}: ${detail}`);
     this.name = 'BlockError';

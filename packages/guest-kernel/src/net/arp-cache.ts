@@ -65,7 +65,7 @@ interface Pending {
 }
 
 export class ArpCache {
-  readonly timers: ArpTimers;
+  declare readonly timers: ArpTimers;
   private readonly entries = new Map<number, Entry>();
   private readonly pending = new Map<number, Pending>();
   /**
@@ -77,8 +77,8 @@ export class ArpCache {
   private readonly fresh = new Map<number, Entry>();
   private freshUntil = Number.POSITIVE_INFINITY;
   private queued = 0;
-  private readonly stats: NetStats;
-  private readonly sendRequest: (ip: number) => void;
+  declare private readonly stats: NetStats;
+  declare private readonly sendRequest: (ip: number) => void;
 
   constructor(stats: NetStats, sendRequest: (ip: number) => void, timers?: Partial<ArpTimers>) {
     this.stats = stats;

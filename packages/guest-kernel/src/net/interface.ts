@@ -85,21 +85,21 @@ export interface InterfaceOptions {
 }
 
 export class NetInterface {
-  readonly name: string;
-  readonly link: NetLink;
-  readonly mac: Uint8Array;
-  readonly mtu: number;
-  readonly ip: IpConfig;
-  readonly gateway: number | null;
+  declare readonly name: string;
+  declare readonly link: NetLink;
+  declare readonly mac: Uint8Array;
+  declare readonly mtu: number;
+  declare readonly ip: IpConfig;
+  declare readonly gateway: number | null;
   readonly stats = new NetStats();
-  readonly arp: ArpCache;
+  declare readonly arp: ArpCache;
 
   private up = false;
-  private readonly clock: NetClock;
-  private readonly upper: TransportInput;
-  private readonly tx: Uint8Array;
+  declare private readonly clock: NetClock;
+  declare private readonly upper: TransportInput;
+  declare private readonly tx: Uint8Array;
   /** The last view of `tx` handed to the link (reused while the length stays). */
-  private txView: Uint8Array;
+  declare private txView: Uint8Array;
   private readonly arpTx = new Uint8Array(ETH_HLEN + ARP_LEN);
   private readonly rxIp = emptyIpv4Header();
   private readonly peerMac = new Uint8Array(6);

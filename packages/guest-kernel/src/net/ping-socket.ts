@@ -36,14 +36,14 @@ const MAX_OUTSTANDING = 1024;
 const MAX_REPLIES = 64;
 
 export class PingSocket {
-  readonly id: number;
+  declare readonly id: number;
   ttl = DEFAULT_TTL;
   /** Replies dropped because nobody collected them. */
   drops = 0;
   onReadable: (() => void) | null = null;
 
-  private readonly host: PingSocketHost;
-  private readonly clock: NetClock;
+  declare private readonly host: PingSocketHost;
+  declare private readonly clock: NetClock;
   private readonly replies: EchoReply[] = [];
   private readonly sentAt = new Map<number, number>();
   private closed = false;

@@ -39,7 +39,7 @@ const UDP_NEEDS_CSUM = { start: IP_PAYLOAD_OFFSET, offset: UDP_CSUM_OFFSET } as 
 
 export class NetStack implements TransportInput, UdpSocketHost, PingSocketHost {
   readonly interfaces: NetInterface[] = [];
-  private readonly clock: NetClock;
+  declare private readonly clock: NetClock;
   private readonly udpPorts = new Map<number, UdpSocket>();
   private readonly pings = new Map<number, PingSocket>();
   private nextEphemeral = EPHEMERAL_FIRST;

@@ -56,20 +56,20 @@ export class UdpSocket {
   /** Called when the queue goes from empty to non-empty; keep it short, it runs inside receive. */
   onReadable: (() => void) | null = null;
 
-  private readonly host: UdpSocketHost;
+  declare private readonly host: UdpSocketHost;
   private closed = false;
-  private readonly capBytes: number;
-  private readonly capCount: number;
+  declare private readonly capBytes: number;
+  declare private readonly capCount: number;
   private ring: Uint8Array | null = null;
   private tail = 0;
   private usedBytes = 0;
   private first = 0;
   private count = 0;
-  private readonly qOff: Int32Array;
-  private readonly qLen: Int32Array;
-  private readonly qSrc: Uint32Array;
-  private readonly qDst: Uint32Array;
-  private readonly qPort: Uint16Array;
+  declare private readonly qOff: Int32Array;
+  declare private readonly qLen: Int32Array;
+  declare private readonly qSrc: Uint32Array;
+  declare private readonly qDst: Uint32Array;
+  declare private readonly qPort: Uint16Array;
 
   constructor(host: UdpSocketHost, opts: UdpSocketOptions = {}) {
     this.host = host;

@@ -48,9 +48,9 @@ export interface NetNic {
 }
 
 export class KernelNet {
-  readonly stack: NetStack;
+  declare readonly stack: NetStack;
   readonly nics: NetNic[] = [];
-  private readonly kernel: Kernel;
+  declare private readonly kernel: Kernel;
   private timer: Timer | null = null;
   private timerAtMs = -1;
   /** Tasks parked on a socket right now (for the scheduler's busy hint). */
@@ -58,7 +58,7 @@ export class KernelNet {
   /** How long a receive polls the rx rings before parking now (adapts; see afterBlock). */
   busyPollNs = 0;
   /** Its ceiling (net.busypoll=µs; 0: never poll). */
-  readonly maxBusyPollNs: number;
+  declare readonly maxBusyPollNs: number;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;

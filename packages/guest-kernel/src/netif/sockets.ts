@@ -74,9 +74,9 @@ async function blockingRecv<T>(
 }
 
 export class AppUdpSocket {
-  readonly sock: UdpSocket;
-  private readonly kernel: Kernel;
-  private readonly net: KernelNet;
+  declare readonly sock: UdpSocket;
+  declare private readonly kernel: Kernel;
+  declare private readonly net: KernelNet;
 
   constructor(kernel: Kernel, net: KernelNet, opts?: UdpSocketOptions) {
     this.kernel = kernel;
@@ -148,9 +148,9 @@ export class AppUdpSocket {
 }
 
 export class AppPingSocket {
-  readonly sock: PingSocket;
-  private readonly kernel: Kernel;
-  private readonly net: KernelNet;
+  declare readonly sock: PingSocket;
+  declare private readonly kernel: Kernel;
+  declare private readonly net: KernelNet;
 
   constructor(kernel: Kernel, net: KernelNet) {
     this.kernel = kernel;

@@ -56,8 +56,8 @@ function onLines(sock: Socket, each: (line: string) => void): void {
 }
 
 export class ControlServer {
-  readonly path: string;
-  private readonly server: Server;
+  declare readonly path: string;
+  declare private readonly server: Server;
   private readonly removeAtExit = () => rmSync(this.path, { force: true });
 
   private constructor(server: Server, path: string) {
@@ -134,10 +134,10 @@ export function findVmms(dir = tmpdir()): { pid: number; path: string }[] {
 }
 
 export class ControlClient {
-  private readonly sock: Socket;
+  declare private readonly sock: Socket;
   private readonly waiting: ((line: string | null) => void)[] = [];
   /** Resolves when the VMM closes the connection (it has exited). */
-  readonly closed: Promise<void>;
+  declare readonly closed: Promise<void>;
 
   private constructor(sock: Socket) {
     this.sock = sock;

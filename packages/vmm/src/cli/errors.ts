@@ -18,7 +18,7 @@ export const EXIT = {
 } as const;
 
 export class CliError extends Error {
-  readonly exitCode: number;
+  declare readonly exitCode: number;
   constructor(message: string, exitCode: number) {
     super(message);
     this.exitCode = exitCode;

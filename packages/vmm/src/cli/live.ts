@@ -10,8 +10,8 @@ export interface Output {
 }
 
 export class LiveView {
-  readonly tty: boolean;
-  private readonly out: Output;
+  declare readonly tty: boolean;
+  declare private readonly out: Output;
   private table: string[] = [];
   private drawn = 0;
 

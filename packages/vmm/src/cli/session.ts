@@ -37,13 +37,13 @@ export interface SessionOptions {
 
 export class Session {
   readonly vmm = new Vmm();
-  readonly view: LiveView;
+  declare readonly view: LiveView;
   domains: Domain[] = [];
   interrupted = false;
-  private readonly command: string;
+  declare private readonly command: string;
   private readonly started = performance.now();
   private control: ControlServer | null = null;
-  private statTimer: NodeJS.Timeout | undefined;
+  private statTimer: NodeJS.Timeout | undefined = undefined;
   private readonly onSigint = () => this.interrupt();
 
   constructor(opts: SessionOptions) {

@@ -93,7 +93,7 @@ export function traceItem(
 
 /** Appends items to a file, synchronously: memory holds one batch at most. */
 export class TraceWriter {
-  private readonly fd: number;
+  declare private readonly fd: number;
   private readonly packr = new Packr({ useRecords: false, moreTypes: false });
   bytes = 0;
 

@@ -25,9 +25,9 @@ import { announceBackendDeath } from './virtio-backend.ts';
 const STOP_GRACE_MS = 2000;
 
 class SwitchHandle {
-  readonly name: string;
-  readonly worker: Worker;
-  readonly exited: Promise<void>;
+  declare readonly name: string;
+  declare readonly worker: Worker;
+  declare readonly exited: Promise<void>;
   /** NICs plugged in, or being plugged in. */
   ports = 0;
   nextId = 1;
@@ -91,7 +91,7 @@ class SwitchHandle {
 /** A switch's worker, from its start until it said it is ready (then `handle`). */
 class SwitchEntry {
   handle: SwitchHandle | null = null;
-  readonly ready: Promise<SwitchHandle>;
+  declare readonly ready: Promise<SwitchHandle>;
 
   constructor(name: string, worker: Worker) {
     this.ready = new Promise<SwitchHandle>((resolve, reject) => {

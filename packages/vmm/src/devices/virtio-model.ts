@@ -47,10 +47,10 @@ export interface VirtioModelStats {
 }
 
 class VirtioModel implements MmioDeviceModel {
-  readonly dev: MmioDevice;
+  declare readonly dev: MmioDevice;
   readonly stats: VirtioModelStats = { protocolErrors: 0, lastProtocolError: '' };
-  private readonly control: DeviceControl;
-  private readonly bells: Doorbell[];
+  declare private readonly control: DeviceControl;
+  declare private readonly bells: Doorbell[];
   /** Queues a backend may still be touching after a reset, and the status to show meanwhile. */
   private draining: number[] = [];
   private drainingStatus = 0;

@@ -22,22 +22,22 @@ import type { DomainSetup, ServiceDeviceSetup } from './protocol.ts';
 const MAX_CONSOLE_LINE = 4096;
 
 export class ServiceDomain {
-  readonly domid: number;
-  readonly name: string;
-  readonly bytes: number;
-  readonly nrPages: number;
-  readonly reservedBytes: number;
+  declare readonly domid: number;
+  declare readonly name: string;
+  declare readonly bytes: number;
+  declare readonly nrPages: number;
+  declare readonly reservedBytes: number;
   /** Views of guest memory. */
-  readonly words: Int32Array;
-  readonly u8: Uint8Array;
-  readonly dv: DataView;
-  readonly memory: SharedArrayBuffer;
-  readonly mailboxes: Int32Array[];
-  readonly counters: Float64Array;
+  declare readonly words: Int32Array;
+  declare readonly u8: Uint8Array;
+  declare readonly dv: DataView;
+  declare readonly memory: SharedArrayBuffer;
+  declare readonly mailboxes: Int32Array[];
+  declare readonly counters: Float64Array;
   readonly ports = new EventChannelTable();
   /** Port bound to each VIRQ, 0 if none. */
   readonly virqPorts = new Int32Array(NR_VIRQS);
-  readonly devices: ServiceDeviceSetup[];
+  declare readonly devices: ServiceDeviceSetup[];
   /** Timer deadline, host clock ms; 0 when not armed. */
   timerMs = 0;
   /** sched_op(watchdog) timers. */
@@ -52,7 +52,7 @@ export class ServiceDomain {
   consoleIn: Uint8Array[] = [];
   private readonly decoder = new TextDecoder('utf-8');
   private partial = '';
-  private readonly emitLine: (line: string) => void;
+  declare private readonly emitLine: (line: string) => void;
 
   constructor(setup: DomainSetup, emitLine: (line: string) => void) {
     this.domid = setup.domid;

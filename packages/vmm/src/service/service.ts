@@ -36,8 +36,8 @@ export const STAMP_BATCH = 16;
 const NO_ARGS = new Float64Array(MAX_HYPERCALL_ARGS);
 
 export class Service implements ServiceContext {
-  readonly timeBaseMs: number;
-  readonly counters: Float64Array;
+  declare readonly timeBaseMs: number;
+  declare readonly counters: Float64Array;
   /** Earliest armed timer of a running domain (host ms), Infinity if none. */
   nextTimerMs = Infinity;
   private readonly domains = new Map<number, ServiceDomain>();
@@ -47,7 +47,7 @@ export class Service implements ServiceContext {
   private readonly args = new Float64Array(MAX_HYPERCALL_ARGS);
   private trace: TraceRing | null = null;
   /** Straight to the toolstack: outside a trap only (inside one, postAfterTrap waits for its count). */
-  readonly post: (m: FromService) => void;
+  declare readonly post: (m: FromService) => void;
   /**
    * A full GC of this thread's heap, if the entry could get one. V8 frees a
    * SharedArrayBuffer only when every thread's last view of it is collected,

@@ -80,16 +80,16 @@ export class Domain extends EventEmitter<{
   console: [line: string];
   state: [state: DomainState];
 }> {
-  readonly domid: number;
-  readonly name: string;
-  readonly config: DomainConfig;
+  declare readonly domid: number;
+  declare readonly name: string;
+  declare readonly config: DomainConfig;
   state: DomainState = 'created';
   exit: ExitInfo | null = null;
   /** The console, line by line (the last CONSOLE_LOG_LINES; ENDED_CONSOLE_* once ended). */
   readonly consoleLog: string[] = [];
   consoleDropped = 0;
   /** Resolves once the domain has ended, however it ended. */
-  readonly exited: Promise<ExitInfo>;
+  declare readonly exited: Promise<ExitInfo>;
   /** @internal */ vcpus: Worker[] = [];
   /** @internal Once ended: only each device's name and counters. */
   devices: DeviceAttachment[] = [];
@@ -103,13 +103,13 @@ export class Domain extends EventEmitter<{
   /** @internal The start_info device table, and each entry's control block (same order). */
   deviceEntries: DeviceEntry[] = [];
   /** @internal */ deviceControls: DeviceControl[] = [];
-  /** @internal */ resolveExit!: (e: ExitInfo) => void;
-  /** @internal */ mailboxes: SharedArrayBuffer[];
-  /** @internal */ deviceDoorbells: SharedArrayBuffer | null;
+  /** @internal */ declare resolveExit: (e: ExitInfo) => void;
+  /** @internal */ declare mailboxes: SharedArrayBuffer[];
+  /** @internal */ declare deviceDoorbells: SharedArrayBuffer | null;
   /** @internal Stops the toolstack watchdog, if the config asked for one. */
   stopWatchdog: (() => void) | null = null;
-  private mem: SharedArrayBuffer | null;
-  private liveCounters: Float64Array | null;
+  declare private mem: SharedArrayBuffer | null;
+  declare private liveCounters: Float64Array | null;
   /** The statistics at the end, once the live counters are released. */
   private final: DomainStats | null = null;
 

@@ -32,15 +32,15 @@ type Distribute<T> = T extends { id: number } ? Omit<T, 'id'> : never;
 export type AckedMessage = Distribute<Extract<ToService, { id: number }>>;
 
 export class ServiceClient {
-  readonly worker: Worker;
+  declare readonly worker: Worker;
   readonly doorbell = createServiceDoorbell();
   private readonly controlWords = new Int32Array(new SharedArrayBuffer(SERVICE_CONTROL_BYTES));
   private readonly counters = new Float64Array(new SharedArrayBuffer(SERVICE_COUNTERS_BYTES));
-  private readonly port;
+  declare private readonly port;
   private nextId = 1;
   private readonly acks = new Map<number, (ok: boolean) => void>();
   /** Resolves when the service worker has exited. */
-  readonly gone: Promise<void>;
+  declare readonly gone: Promise<void>;
 
   constructor(timeBaseMs: number, spinUs: number, onMessage: (m: FromService) => void) {
     const { port1, port2 } = new MessageChannel();

@@ -52,7 +52,7 @@ export class Vmm extends EventEmitter<{
 }> {
   /** Host clock (ms) at system time 0 for every domain of this VMM. */
   readonly timeBaseMs = hostClockMs();
-  private readonly opts: Required<VmmOptions>;
+  declare private readonly opts: Required<VmmOptions>;
   private svc: ServiceClient | null = null;
   private nextDomid = 1;
   private readonly byId = new Map<number, Domain>();

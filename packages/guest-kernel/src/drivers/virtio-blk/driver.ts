@@ -73,21 +73,21 @@ function downWaitMs(cmdline: string): number {
 }
 
 export class VirtioBlk implements BlockDriver {
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly readOnly: boolean;
+  declare readonly name: string;
+  declare readonly sizeBytes: number;
+  declare readonly readOnly: boolean;
   serial = '';
-  nrQueues: number;
-  readonly limits: BlockLimits;
-  features: FeatureSet;
+  declare nrQueues: number;
+  declare readonly limits: BlockLimits;
+  declare features: FeatureSet;
   onComplete: (() => void) | null = null;
-  queues: BlkHwQueue[];
+  declare queues: BlkHwQueue[];
   /** DEVICE_NEEDS_RESET handling: reset, re-probe (../virtio/recovery.ts). */
-  readonly recovery: VirtioRecovery;
+  declare readonly recovery: VirtioRecovery;
   /** Down for longer than BLK_DOWN_WAIT_MS: requests fail at once until it is back. */
   private gaveUp: string | null = null;
-  private readonly kernel: Kernel;
-  private readonly dev: DeviceInfo;
+  declare private readonly kernel: Kernel;
+  declare private readonly dev: DeviceInfo;
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
     this.kernel = kernel;

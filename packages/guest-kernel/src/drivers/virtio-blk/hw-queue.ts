@@ -43,14 +43,14 @@ const TYPE_OF: Record<BlockOp, number> = {
 };
 
 export class BlkHwQueue {
-  readonly vq: Virtqueue<number>;
+  declare readonly vq: Virtqueue<number>;
   /** Set when the device broke (DEVICE_NEEDS_RESET, or a lie in the used ring). */
   broken: string | null = null;
-  private readonly u8: Uint8Array;
-  private readonly slots: number;
-  private readonly freeSlots: Int32Array;
-  private nFree: number;
-  private readonly requests: (HwRequest | null)[];
+  declare private readonly u8: Uint8Array;
+  declare private readonly slots: number;
+  declare private readonly freeSlots: Int32Array;
+  declare private nFree: number;
+  declare private readonly requests: (HwRequest | null)[];
   private readonly hdr = { type: 0, reserved: 0, sector: 0 };
   // Reused chain descriptions (no allocation per request).
   private readonly rd: BufferRef[] = [];

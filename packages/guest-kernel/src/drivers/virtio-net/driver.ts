@@ -100,36 +100,36 @@ export function netOptions(cmdline: string): NetOptions {
 }
 
 export class VirtioNet implements NetDevice {
-  readonly name: string;
-  readonly features: FeatureSet;
-  readonly mac: Uint8Array;
-  readonly mtu: number;
+  declare readonly name: string;
+  declare readonly features: FeatureSet;
+  declare readonly mac: Uint8Array;
+  declare readonly mtu: number;
   /** VIRTIO_NET_S_LINK_UP as last read (always up without STATUS); see checkConfig(). */
-  linkUp: boolean;
-  readonly ip: IpConfig | null;
+  declare linkUp: boolean;
+  declare readonly ip: IpConfig | null;
   /** Both rings are replaced when the device is reset and re-probed (../virtio/recovery.ts). */
-  rx: NetRx;
-  tx: NetTx;
-  readonly link: NetLink;
+  declare rx: NetRx;
+  declare tx: NetTx;
+  declare readonly link: NetLink;
   /** DEVICE_NEEDS_RESET handling: the stack keeps its sockets; frames go out again once it is back. */
-  readonly recovery: VirtioRecovery;
-  private readonly txPollNs: number;
+  declare readonly recovery: VirtioRecovery;
+  declare private readonly txPollNs: number;
   /** rx frames at the last rx interrupt; and at the last one whose Status check is owed (owe()). */
   private framesAtIrq = 0;
   private owedAt = 0;
   private recheck = false;
   /** Replaced with the rings when the device is re-probed. */
-  private regs: MmioRegisters;
+  declare private regs: MmioRegisters;
   /** Word index of our device table entry's config_seq, and its value when config was last read. */
-  private readonly configSeqWord: number;
-  private configSeq: number;
+  declare private readonly configSeqWord: number;
+  declare private configSeq: number;
   /** The stack's interface (null without an address: frames are then dropped here). */
   private iface: NetInterface | null = null;
-  private readonly probeOpts: VirtioProbeOptions;
-  private readonly kernel: Kernel;
+  declare private readonly probeOpts: VirtioProbeOptions;
+  declare private readonly kernel: Kernel;
   /** Senders parked while the device is down (waitTxRoom). */
   private upWaiters: (() => void)[] = [];
-  private readonly rxOpts: ConstructorParameters<typeof NetRx>[2];
+  declare private readonly rxOpts: ConstructorParameters<typeof NetRx>[2];
 
   constructor(kernel: Kernel, dev: DeviceInfo) {
     this.name = `eth${dev.id}`;

@@ -42,25 +42,25 @@ const MAX_MERGED = NET_HDR_SIZE + 65536;
 const MERGED_AT = NET_HDR_SIZE & 7;
 
 export class NetRx {
-  readonly vq: Virtqueue<number>;
-  readonly bufSize: number;
+  declare readonly vq: Virtqueue<number>;
+  declare readonly bufSize: number;
   readonly stats = new NetRxStats();
   /** Set when the device broke the used ring; nothing is received after that. */
   broken: string | null = null;
 
-  private readonly u8: Uint8Array;
-  private readonly base: number;
-  private readonly mergeable: boolean;
-  private readonly guestCsum: boolean;
-  private readonly deliver: FrameHandler;
+  declare private readonly u8: Uint8Array;
+  declare private readonly base: number;
+  declare private readonly mergeable: boolean;
+  declare private readonly guestCsum: boolean;
+  declare private readonly deliver: FrameHandler;
   // A merged frame being gathered: its bytes so far, buffers still to come.
-  private readonly scratch: Uint8Array;
+  declare private readonly scratch: Uint8Array;
   private have = 0;
   private missing = 0;
   private mergedValid = false;
   /** reclaimMany()'s batch: slots and written lengths. */
-  private readonly slots: number[];
-  private readonly lens: Uint32Array;
+  declare private readonly slots: number[];
+  declare private readonly lens: Uint32Array;
 
   constructor(
     kernel: Kernel,

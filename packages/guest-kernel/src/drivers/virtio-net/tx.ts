@@ -27,18 +27,18 @@ export class NetTxStats {
 }
 
 export class NetTx {
-  readonly vq: Virtqueue<number>;
+  declare readonly vq: Virtqueue<number>;
   readonly stats = new NetTxStats();
   broken: string | null = null;
   /** Tasks parked for a free slot (the idle loop then waits for the tx interrupt without a trap). */
   waiting = 0;
-  private readonly u8: Uint8Array;
-  private readonly base: number;
-  private readonly free: Int32Array;
-  private nFree: number;
-  private readonly csum: boolean;
-  private readonly roomWaiters: WaitQueue;
-  private readonly nowNs: () => number;
+  declare private readonly u8: Uint8Array;
+  declare private readonly base: number;
+  declare private readonly free: Int32Array;
+  declare private nFree: number;
+  declare private readonly csum: boolean;
+  declare private readonly roomWaiters: WaitQueue;
+  declare private readonly nowNs: () => number;
 
   constructor(kernel: Kernel, vq: Virtqueue<number>, csumAcked: boolean) {
     this.vq = vq;

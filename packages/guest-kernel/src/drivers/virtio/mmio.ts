@@ -8,8 +8,8 @@ import { HypercallFailed, type Hypervisor } from '../../arch/hypervisor.ts';
 
 /** The register block of device `handle` (its device-table index), by hypercall. */
 export class MmioRegisters implements RegisterAccess {
-  private readonly hv: Hypervisor;
-  readonly handle: number;
+  declare private readonly hv: Hypervisor;
+  declare readonly handle: number;
 
   constructor(hv: Hypervisor, handle: number) {
     this.hv = hv;

@@ -43,10 +43,10 @@ export class VirtioRecovery {
   state: DeviceHealth = 'up';
   /** Completed recoveries (the device came back this many times). */
   recoveries = 0;
-  private regs: MmioRegisters;
-  private readonly kernel: Kernel;
-  private readonly dev: DeviceInfo;
-  private readonly driver: RecoverableDevice;
+  declare private regs: MmioRegisters;
+  declare private readonly kernel: Kernel;
+  declare private readonly dev: DeviceInfo;
+  declare private readonly driver: RecoverableDevice;
   private running = false;
   private again = false;
   private released = false;

@@ -68,10 +68,10 @@ export function freeQueueMemory(kernel: Kernel, m: QueueMemory): void {
 }
 
 export class Virtqueue<T> {
-  readonly index: number;
-  readonly ring: DriverQueue<T>;
-  readonly port: number;
-  readonly memory: QueueMemory;
+  declare readonly index: number;
+  declare readonly ring: DriverQueue<T>;
+  declare readonly port: number;
+  declare readonly memory: QueueMemory;
   /** Kicks sent, interrupts taken: the guest's view of notification cost. */
   kicks = 0;
   interrupts = 0;
@@ -80,10 +80,10 @@ export class Virtqueue<T> {
    * was asleep, and must get a CPU before anything completes.
    */
   waking = false;
-  private readonly kickFn: () => void;
-  private readonly u16: Uint16Array;
-  private readonly usedIdxAt: number;
-  private readonly usedEventAt: number;
+  declare private readonly kickFn: () => void;
+  declare private readonly u16: Uint16Array;
+  declare private readonly usedIdxAt: number;
+  declare private readonly usedEventAt: number;
   /** Used entries taken back (mod 2^16): the driver's side of used.idx. */
   private reclaimed = 0;
 
