@@ -16,8 +16,11 @@ import {
 import type { GuestMemory } from './memory.ts';
 
 const TWO_32 = 4294967296;
+// Module-local copies: optimized code folds these, while it loads and
+// hole-checks an imported binding on every use (Node 20).
 const NEXT = VIRTQ_DESC_F_NEXT;
 const INDIRECT = VIRTQ_DESC_F_INDIRECT;
+const WRITE = VIRTQ_DESC_F_WRITE;
 /** hi word at or above this makes the u64 address >= 2^53: past any memory. */
 const HI_LIMIT = 0x200000;
 
@@ -80,7 +83,7 @@ export class ChainReader {
       lo < this.memSize &&
       len <= this.memSize - lo
     ) {
-      this.single(lo, len, (fn & VIRTQ_DESC_F_WRITE) !== 0);
+      this.single(lo, len, (fn & WRITE) !== 0);
       return true;
     }
     this.dLo = lo;
@@ -91,22 +94,15 @@ export class ChainReader {
     return this.walk(head);
   }
 
-  /**
-   * Record a one-buffer chain. Fields that usually keep their value are
-   * compared, not rewritten: fewer stores queue behind those waiting for
-   * cache lines the driver holds.
-   */
+  /** Record a one-buffer chain (plain stores: this object is private to this thread). */
   private single(addr: number, len: number, writable: boolean): void {
     if (this.error !== null) this.error = null;
     this.addr[0] = addr;
-    if (this.len[0] !== len) this.len[0] = len;
-    if (this.count !== 1) this.count = 1;
-    const rc = writable ? 0 : 1;
-    const rl = writable ? 0 : len;
-    const wl = writable ? len : 0;
-    if (this.readableCount !== rc) this.readableCount = rc;
-    if (this.readableLen !== rl) this.readableLen = rl;
-    if (this.writableLen !== wl) this.writableLen = wl;
+    this.len[0] = len;
+    this.count = 1;
+    this.readableCount = writable ? 0 : 1;
+    this.readableLen = writable ? 0 : len;
+    this.writableLen = writable ? len : 0;
   }
 
   /** The general walk; the head descriptor is already copied into d*. */

@@ -111,9 +111,10 @@ export class DeviceQueue {
    * the driver broke the queue itself (it then stays broken until reset).
    */
   popHead(): number {
-    if (this.brokenBy !== null) throw this.brokenBy;
     const last = this.lastAvail;
     if (last === this.availShadow) {
+      // A broken queue always comes here: breakQueue() empties the shadow.
+      if (this.brokenBy !== null) throw this.brokenBy;
       const idx = Atomics.load(this.u16, this.availIdxAt);
       if (idx === last) return -1;
       if (((idx - last) & 0xffff) > this.size) this.badAvailIndex(idx);
@@ -223,6 +224,7 @@ export class DeviceQueue {
     detail: string,
   ): never {
     this.brokenBy = new VirtqueueError(kind, `${detail}; queue stopped, needs reset`);
+    this.availShadow = this.lastAvail;
     throw this.brokenBy;
   }
 }

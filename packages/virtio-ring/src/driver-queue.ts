@@ -37,6 +37,8 @@ import type { GuestMemory } from './memory.ts';
 import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { clearRings, type RingIndices, ringIndices } from './queue-setup.ts';
 
+const WRITE = VIRTQ_DESC_F_WRITE; // module-local: folded, an import is not (chain-reader.ts)
+
 export interface DriverQueueOptions {
   /** VIRTIO_F_EVENT_IDX was negotiated. */
   eventIdx?: boolean;
@@ -202,7 +204,7 @@ export class DriverQueue<T = unknown> {
     this.free--;
     const u32 = this.u32;
     const at = this.descIndex + head * 4;
-    const flags = writable ? VIRTQ_DESC_F_WRITE : 0;
+    const flags = writable ? WRITE : 0;
     if (small) {
       // writeDescriptor() inlined for a u32 address: unchanged words stay.
       if (u32[at] !== addr) u32[at] = addr;
@@ -284,8 +286,7 @@ export class DriverQueue<T = unknown> {
    */
   reclaim(): T | undefined {
     if (this.reclaimMany(this.oneToken, this.oneLen, 1) === 0) return undefined;
-    const len = this.oneLen[0];
-    if (this.reclaimedLen !== len) this.reclaimedLen = len;
+    this.reclaimedLen = this.oneLen[0];
     const token = this.oneToken[0];
     this.oneToken[0] = undefined as T;
     return token;
@@ -319,12 +320,13 @@ export class DriverQueue<T = unknown> {
     let i = 0;
     for (; i < n; i++) {
       const at = usedRing + 2 * (last & mask);
-      const id = u32[at];
+      const raw = u32[at];
+      const id = raw & 0xffff; // = raw when valid; an int32 keeps the free list out of doubles
       const len = u32[at + 1];
-      const token = id < size ? own[id] : undefined;
+      const token = raw < size ? own[id] : undefined;
       if (token === undefined || len > writableOf[id]) {
         // Cold, out of line, so that reclaimMany() stays small.
-        this.brokenBy = usedEntryFault(id, len, size, token !== undefined, writableOf[id]);
+        this.brokenBy = usedEntryFault(raw, len, size, token !== undefined, writableOf[id]);
         if (i === 0) throw this.brokenBy;
         break;
       }
@@ -362,9 +364,8 @@ export class DriverQueue<T = unknown> {
   }
 
   /**
-   * Ask the device for interrupts again, then re-check the ring: true means
-   * used entries arrived meanwhile, so reclaim instead of sleeping (or the
-   * wake-up is lost).
+   * Ask for interrupts again, then re-check the ring: true means used entries
+   * arrived meanwhile, so reclaim instead of sleeping (or the wake-up is lost).
    */
   enableInterrupts(): boolean {
     this.interrupts.enable(this.lastUsed);
@@ -377,9 +378,8 @@ export class DriverQueue<T = unknown> {
   }
 
   /**
-   * Take back every outstanding token without the device (after a reset,
-   * when the device holds nothing any more). Lay the queue out anew (a new
-   * DriverQueue) before using these addresses again.
+   * Take back every outstanding token without the device (after a reset, when it
+   * holds nothing any more). Lay out a new DriverQueue before reusing the addresses.
    */
   detachAll(): T[] {
     const out: T[] = [];

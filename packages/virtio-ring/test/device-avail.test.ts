@@ -80,9 +80,16 @@ describe('the avail ring', () => {
   test('a head offered again while the device holds it', () => {
     const s = setup(8);
     s.raw.writeDescriptor(3, { addr: DATA, len: 1 });
-    s.raw.offer(3, 3);
+    s.raw.writeDescriptor(4, { addr: DATA, len: 1 });
+    s.raw.offer(3, 3, 4);
     expect(s.device.popHead()).toBe(3);
     expect(() => s.device.popHead()).toThrow(/head-in-flight/);
+    // Stopped for good: not even a valid head the driver then writes into
+    // the offending slot (one the device had already counted) comes out.
+    s.raw.setAvailIdx(1);
+    s.raw.offer(4, 4);
+    expect(() => s.device.popHead()).toThrow(/head-in-flight/);
+    expect(s.device.hasAvailable()).toBe(false);
   });
 
   test('the device copies descriptors once: rewriting them after pop changes nothing', () => {
