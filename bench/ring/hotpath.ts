@@ -7,7 +7,8 @@
 // library device against a plain driver loop ("device"), both library halves
 // ("both"), and a plain loop on each side ("plain", the floor), each with
 // batch 1 and 64, ring 256, one 64-byte writable buffer per chain. Printed:
-// the best round's ns per chain.
+// the best round's ns per chain. count-instructions.mjs counts the same
+// cases in machine instructions, which a busy machine does not blur.
 import {
   DeviceQueue,
   DriverQueue,
