@@ -8,20 +8,13 @@
 // (BENCHMARKS.md, ring, fourth session). TypeScript does not check that a
 // declared field is assigned, so this test checks that its constructor
 // assigns it.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { expect, test } from 'vitest';
+import { sourceFiles } from './support/source-files.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return name.endsWith('.ts') ? [p] : [];
-  });
-}
 
 const has = (n: ts.Node, kind: ts.SyntaxKind): boolean =>
   (ts.canHaveModifiers(n) ? (ts.getModifiers(n) ?? []) : []).some((m) => m.kind === kind);
@@ -72,8 +65,10 @@ function fieldProblems(name: string, src: string): string[] {
 }
 
 const packageSources = [
-  ...readdirSync(join(root, 'packages')).flatMap((p) => sources(join(root, 'packages', p, 'src'))),
-  ...sources(join(root, 'bench')).filter((f) => !f.includes('/results/')),
+  ...readdirSync(join(root, 'packages')).flatMap((p) =>
+    sourceFiles(join(root, 'packages', p, 'src'), /\.ts$/),
+  ),
+  ...sourceFiles(join(root, 'bench'), /\.ts$/).filter((f) => !f.includes('/results/')),
 ];
 
 test('every class field in the packages and benchmarks is initialized, or declared and assigned in its constructor', () => {

@@ -1,22 +1,15 @@
 // The guest kernel runs in any worker: no node: module outside its worker
 // entry point. The ABI package imports none at all.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect, test } from 'vitest';
+import { sourceFiles } from './support/source-files.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const NODE_IMPORT = /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"](node:[^'"]+)['"]/g;
 
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return /\.[cm]?[jt]s$/.test(name) ? [p] : [];
-  });
-}
-
 function offenders(dir: string, allowed: string[] = []): string[] {
-  return sources(join(root, dir))
+  return sourceFiles(join(root, dir))
     .filter((f) => !allowed.includes(relative(root, f)))
     .flatMap((f) =>
       [...readFileSync(f, 'utf8').matchAll(NODE_IMPORT)].map(
