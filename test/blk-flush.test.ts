@@ -52,7 +52,8 @@ async function flushThenKill(cycle: number, seed: number, offset: number, size: 
         });
       }),
       40_000,
-      `cycle ${cycle}: waiting for the guest's flush (stdout: ${out}, stderr: ${err})`,
+      // Read at the timeout: the output up to then, not the empty strings of now.
+      () => `cycle ${cycle}: waiting for the guest's flush (stdout: ${out}, stderr: ${err})`,
     );
   } finally {
     child.kill('SIGKILL');

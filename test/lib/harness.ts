@@ -22,10 +22,12 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((v) => within(v.close(), 10_000, 'vmm.close()')));
 });
 
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** `p`, or a rejection naming `what` after `ms`; a function `what` is read then (output so far). */
+export function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+    const name = () => (typeof what === 'function' ? what() : what);
+    timer = setTimeout(() => reject(new Error(`${name()}: nothing after ${ms} ms`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
