@@ -13,6 +13,7 @@ export default defineConfig({
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    setupFiles: ['test/support/setup.ts'],
     pool: 'forks',
     // One test file at a time: many files start guest, service and backend
     // threads that spin before they sleep, and this machine has 2 cores. Two

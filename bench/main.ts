@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compileOnWorkerThreads } from '../packages/vmm/src/index.ts';
 import { plotSvg } from './lib/plot.ts';
 import { formatTable } from './lib/table.ts';
 import type { BenchDocument, BenchFamily, BenchOptions } from './lib/types.ts';
@@ -23,6 +24,7 @@ function usage(msg: string): never {
 export async function runFamily(name: string, opts: BenchOptions): Promise<BenchDocument> {
   const file = join(here, `${name}.ts`);
   if (!existsSync(file)) throw new Error(`benchmark family "${name}" is not built yet (${file})`);
+  compileOnWorkerThreads(); // ending workers must not abort the bench (see that module)
   const mod = (await import(pathToFileURL(file).href)) as { default: BenchFamily };
   const cases = await mod.default(opts);
   return { bench: name, node: process.version, cpus: cpus().length, cases };

@@ -1,5 +1,6 @@
 // @pvkit/vmm: the hypervisor and toolstack. See README.md.
 export { bundleEntry } from './boot/bundle.ts';
+export { compileOnWorkerThreads } from './boot/worker-teardown.ts';
 export { formatDuration, parseDuration } from './config/duration.ts';
 export { ConfigError, type DomainConfig, parseConfig, parseDomain } from './config/schema.ts';
 export { formatSize, parseMemorySize } from './config/size.ts';

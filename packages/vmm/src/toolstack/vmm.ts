@@ -18,6 +18,7 @@ import {
 import { DeviceControl, Doorbell } from '@pvkit/virtio-ring';
 import { bundleEntry } from '../boot/bundle.ts';
 import { buildGuestImage } from '../boot/guest-memory.ts';
+import { compileOnWorkerThreads } from '../boot/worker-teardown.ts';
 import { ConfigError, type DomainConfig } from '../config/schema.ts';
 import '../devices/builtin.ts';
 import { setNicLink } from '../devices/net-link.ts';
@@ -61,6 +62,7 @@ export class Vmm extends EventEmitter<{
 
   constructor(opts: VmmOptions = {}) {
     super();
+    compileOnWorkerThreads(); // before any worker: boot/worker-teardown.ts says why
     this.opts = {
       spinUs: opts.spinUs ?? 50,
       vcpuHeapMb: opts.vcpuHeapMb ?? 256,
