@@ -42,7 +42,7 @@ async function flushThenKill(cycle: number, seed: number, offset: number, size: 
   );
   try {
     await within(
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d) => {
           out += d;
           if (out.includes('wrote and flushed')) {
@@ -50,6 +50,15 @@ async function flushThenKill(cycle: number, seed: number, offset: number, size: 
             resolve();
           }
         });
+        // A VMM that dies before the ack fails the cycle now, with its last words
+        // ('close' comes after the pipes drained, so an ack it printed is seen first).
+        child.once('close', (code, signal) =>
+          reject(
+            new Error(
+              `cycle ${cycle}: pvkit run ended (${signal ?? code}) before the flush ack (stdout: ${out}, stderr: ${err})`,
+            ),
+          ),
+        );
       }),
       40_000,
       // Read at the timeout: the output up to then, not the empty strings of now.
