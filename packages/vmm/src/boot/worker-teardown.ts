@@ -16,7 +16,8 @@
 // recompilation a worker's TurboFan jobs run on the worker's own thread,
 // inside its isolate's lifetime, so the window holds nothing. The cost is a
 // few milliseconds of compiling per hot function during warm-up, taken on the
-// thread that asked; the optimized code, and so the steady state, is the same.
+// thread that asked. In paired runs hypercall null measured the same with and
+// without it (BENCHMARKS.md, "Fifth session").
 import { setFlagsFromString } from 'node:v8';
 
 let applied = false;
