@@ -3,6 +3,7 @@
 // size 256, one-buffer chains, set beside the same algorithm in C
 // (bench/native/ring.c), run interleaved round by round in the same process.
 import { Worker } from 'node:worker_threads';
+import { GuestMemory, type WasmMemory } from '../packages/virtio-ring/src/index.ts';
 import { buildNative, runNative } from './lib/native.ts';
 import { median, ratioOf } from './lib/stats.ts';
 import type { BenchCase, BenchOptions } from './lib/types.ts';
@@ -27,9 +28,15 @@ const NATIVE_NAME = 'C, two pthreads, same algorithm';
 
 type Reply = { ok: true; result: RingResult } | { ok: false; error: string };
 
-function startWorker(): Worker {
+/**
+ * Both workers get the guest memory once, at start, and keep it for every
+ * run, as a VMM's vCPU and backend threads keep their domain's: V8 inlines
+ * the WebAssembly atomics of one memory into the hot loops, and a second
+ * memory in the same thread would undo that (ring-index.ts).
+ */
+function startWorker(memory: SharedArrayBuffer | WasmMemory): Worker {
   return new Worker(new URL('../test/support/ts-worker.mjs', import.meta.url), {
-    workerData: { entry: new URL('./ring/worker.ts', import.meta.url).href },
+    workerData: { entry: new URL('./ring/worker.ts', import.meta.url).href, memory },
   });
 }
 
@@ -55,9 +62,8 @@ async function runJs(
   batch: number,
   count: number,
 ): Promise<{ mops: number; driver: RingResult; device: RingResult }> {
-  const mem = new SharedArrayBuffer(memBytes(RING_SIZE));
   const ctl = new SharedArrayBuffer(CTL.WORDS * 4);
-  const base = { mode, batch, ringSize: RING_SIZE, count, spin: SPIN, mem, ctl };
+  const base = { mode, batch, ringSize: RING_SIZE, count, spin: SPIN, ctl };
   const pDriver = ask(workers[0], { ...base, role: 'driver' });
   const pDevice = ask(workers[1], { ...base, role: 'device' });
   workers[0].postMessage({ ...base, role: 'driver' });
@@ -71,7 +77,13 @@ async function runJs(
 export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
   const native = buildNative('ring');
   if (!native.ok) opts.log(`ring: ${native.reason}`);
-  const workers: [Worker, Worker] = [startWorker(), startWorker()];
+  // PVKIT_RING_MEMORY=sab: a plain SharedArrayBuffer, ring indexes through Atomics.
+  const bytes = memBytes(RING_SIZE);
+  const mem =
+    process.env.PVKIT_RING_MEMORY === 'sab'
+      ? new GuestMemory(new SharedArrayBuffer(bytes))
+      : GuestMemory.allocate(bytes);
+  const workers: [Worker, Worker] = [startWorker(mem.shareable), startWorker(mem.shareable)];
   const out: BenchCase[] = [];
   try {
     // PVKIT_RING_CASES=poll-b1,poll-b64 runs some cases only.

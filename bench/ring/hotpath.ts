@@ -86,8 +86,16 @@ class PlainDriver {
 
 type Case = (batch: number) => number;
 
+// HOTPATH_MEMORY=sab: a plain SharedArrayBuffer, whose ring indexes go
+// through Atomics (the default is GuestMemory.allocate(): WebAssembly's).
+const SAB = process.env.HOTPATH_MEMORY === 'sab';
+
+let kept: GuestMemory | null = null;
 function fresh(): { mem: GuestMemory; u16: Uint16Array; u32: Uint32Array } {
-  const mem = new GuestMemory(new SharedArrayBuffer(memBytes(N)));
+  const bytes = memBytes(N);
+  kept ??= SAB ? new GuestMemory(new SharedArrayBuffer(bytes)) : GuestMemory.allocate(bytes);
+  const mem = kept;
+  mem.u8.fill(0);
   return { mem, u16: mem.u16, u32: mem.u32 };
 }
 

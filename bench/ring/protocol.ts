@@ -13,8 +13,7 @@ export interface RingRun {
   count: number;
   /** Doorbell polls before sleeping (notify mode). */
   spin: number;
-  /** Guest memory (queue + buffers) and the control words. */
-  mem: SharedArrayBuffer;
+  /** The control words (the guest memory came once, in workerData). */
   ctl: SharedArrayBuffer;
 }
 

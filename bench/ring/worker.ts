@@ -4,13 +4,14 @@
 // once per batch or when the ring runs dry. In notify mode both sides use
 // EVENT_IDX and sleep on spin-then-wait doorbells when they have no work.
 // bench/native/ring.c is the same loop in C.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import {
   DeviceQueue,
   Doorbell,
   DriverQueue,
   GuestMemory,
   layoutSplitQueue,
+  type WasmMemory,
 } from '../../packages/virtio-ring/src/index.ts';
 import {
   BUF_BASE,
@@ -28,6 +29,9 @@ import {
 // bench/native/ring.c has them as #defines.
 const BASE = BUF_BASE;
 const LEN = BUF_LEN;
+
+// The guest memory, for every run of this worker (bench/ring.ts says why).
+const MEM = new GuestMemory((workerData as { memory: SharedArrayBuffer | WasmMemory }).memory);
 
 function startTogether(ctl: Int32Array): void {
   Atomics.add(ctl, CTL.READY, 1);
@@ -97,7 +101,7 @@ function reclaimAll(q: DriverQueue<number>, tally: { sum: number }): number {
 }
 
 function runDriver(run: RingRun): RingResult {
-  const mem = new GuestMemory(run.mem);
+  const mem = MEM;
   const ctl = new Int32Array(run.ctl);
   const notify = run.mode === 'notify';
   const q = new DriverQueue<number>(mem, layoutSplitQueue(0, run.ringSize, 128), {
@@ -172,7 +176,7 @@ function serveBatch(q: DeviceQueue, batch: number): number {
 }
 
 function runDevice(run: RingRun): RingResult {
-  const mem = new GuestMemory(run.mem);
+  const mem = MEM;
   const ctl = new Int32Array(run.ctl);
   const notify = run.mode === 'notify';
   const q = new DeviceQueue(mem, layoutSplitQueue(0, run.ringSize, 128), { eventIdx: notify });

@@ -17,6 +17,7 @@ import {
 import type { GuestMemory } from './memory.ts';
 import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { type RingIndices, ringIndices } from './queue-setup.ts';
+import type { RingIndexAccess } from './ring-index.ts';
 
 export interface DeviceQueueOptions {
   /** VIRTIO_F_EVENT_IDX was negotiated. */
@@ -39,6 +40,7 @@ export class DeviceQueue {
 
   declare private readonly ix: RingIndices;
   declare private readonly u16: Uint16Array;
+  declare private readonly atomics: RingIndexAccess;
   declare private readonly u32: Uint32Array;
   /** Next avail entry to take, and the last avail.idx loaded (both mod 2^16). */
   private lastAvail = 0;
@@ -62,6 +64,7 @@ export class DeviceQueue {
     this.size = queue.size;
     this.eventIdx = opts.eventIdx ?? false;
     this.u16 = mem.u16;
+    this.atomics = mem.atomics;
     this.u32 = mem.u32;
     this.chain = new ChainReader(mem, queue.size, this.ix.desc, opts.indirect ?? false);
     this.heldWritable = new Float64Array(queue.size).fill(-1);
@@ -71,7 +74,7 @@ export class DeviceQueue {
     this.availIdxAt = this.ix.availIdx;
     const ix = this.ix;
     this.used = new IndexPublisher(
-      mem.u16,
+      mem.atomics,
       ix.usedIdx,
       ix.usedEvent,
       ix.availFlags,
@@ -80,7 +83,7 @@ export class DeviceQueue {
       this.size,
     );
     this.kicks = new NotifySwitch(
-      mem.u16,
+      mem.atomics,
       ix.availEvent,
       ix.usedFlags,
       VRING_USED_F_NO_NOTIFY,
@@ -115,7 +118,7 @@ export class DeviceQueue {
     if (last === this.availShadow) {
       // A broken queue always comes here: breakQueue() empties the shadow.
       if (this.brokenBy !== null) throw this.brokenBy;
-      const idx = Atomics.load(this.u16, this.availIdxAt);
+      const idx = this.atomics.load(this.availIdxAt);
       if (idx === last) return -1;
       if (((idx - last) & 0xffff) > this.size) this.badAvailIndex(idx);
       this.availShadow = idx;
@@ -194,13 +197,13 @@ export class DeviceQueue {
   hasAvailable(): boolean {
     if (this.brokenBy !== null) return false;
     if (this.lastAvail !== this.availShadow) return true;
-    return Atomics.load(this.u16, this.ix.availIdx) !== this.lastAvail;
+    return this.atomics.load(this.ix.availIdx) !== this.lastAvail;
   }
 
   /** How many available entries are not popped yet (loads avail.idx; 0 once broken). */
   available(): number {
     if (this.brokenBy !== null) return 0;
-    const n = (Atomics.load(this.u16, this.availIdxAt) - this.lastAvail) & 0xffff;
+    const n = (this.atomics.load(this.availIdxAt) - this.lastAvail) & 0xffff;
     return n > this.size ? 0 : n;
   }
 

@@ -1,16 +1,14 @@
 // The driver half of a split virtqueue: lay the rings out, add chains,
 // publish them, decide whether to kick, and reclaim what the device used.
 //
-// Like Linux's `desc_extra`, everything the driver needs to free a chain
-// (its descriptor links, its length, its token) lives in driver-private
-// arrays: the device can scribble over the descriptor table and the used
-// ring, and the worst it achieves is a DeviceFaultError, never a corrupt
-// free list.
+// Like Linux's `desc_extra`, what the driver needs to free a chain (links,
+// length, token) lives in driver-private arrays: a device scribbling over
+// the descriptor table or used ring achieves a DeviceFaultError, never a
+// corrupt free list.
 //
-// The free list is a queue, not a stack: heads are reused in the order they
-// were used (as with VIRTIO_F_IN_ORDER). A driver that reposts its buffers
-// in order gives each head its buffer of last time, so the descriptor words
-// are not rewritten (desc-writer.ts) and no cache line moves for them.
+// The free list is a queue, not a stack (heads come back in use order, as
+// with VIRTIO_F_IN_ORDER): a driver reposting in order gives each head its
+// last buffer, so descriptor words are not rewritten (desc-writer.ts).
 
 import type { BufferRef } from './chain.ts';
 import {
@@ -36,6 +34,7 @@ import {
 import type { GuestMemory } from './memory.ts';
 import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { clearRings, type RingIndices, ringIndices } from './queue-setup.ts';
+import type { RingIndexAccess } from './ring-index.ts';
 
 const WRITE = VIRTQ_DESC_F_WRITE; // module-local: folded, an import is not (chain-reader.ts)
 
@@ -66,6 +65,7 @@ export class DriverQueue<T = unknown> {
   declare private readonly mask: number;
   declare private readonly usedIdxAt: number;
   declare private readonly u16: Uint16Array;
+  declare private readonly atomics: RingIndexAccess;
   declare private readonly u32: Uint32Array;
   /** Private descriptor links: free list, and each chain's own links. */
   declare private readonly link: Uint16Array;
@@ -79,8 +79,7 @@ export class DriverQueue<T = unknown> {
   declare private free: number;
   declare private readonly indirectBase: number;
   declare private readonly indirectMax: number;
-  /** avail.idx to publish next. */
-  private nextAvail = 0;
+  private nextAvail = 0; // avail.idx to publish next
   declare private readonly avail: IndexPublisher;
   declare private readonly interrupts: NotifySwitch;
   /** Next used entry to reclaim, and the last used.idx loaded. */
@@ -95,20 +94,21 @@ export class DriverQueue<T = unknown> {
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DriverQueueOptions = {}) {
     this.mem = mem;
     this.memSize = mem.size;
-    this.ix = ringIndices(mem, queue);
-    this.descIndex = this.ix.desc;
-    this.availRing = this.ix.availRing;
-    this.usedRing = this.ix.usedRing;
-    this.mask = this.ix.mask;
-    this.usedIdxAt = this.ix.usedIdx;
+    const ix = ringIndices(mem, queue);
+    this.ix = ix;
+    this.descIndex = ix.desc;
+    this.availRing = ix.availRing;
+    this.usedRing = ix.usedRing;
+    this.mask = ix.mask;
+    this.usedIdxAt = ix.usedIdx;
     const n = queue.size;
     this.size = n;
     this.eventIdx = opts.eventIdx ?? false;
     this.u16 = mem.u16;
+    this.atomics = mem.atomics;
     this.u32 = mem.u32;
-    const ix = this.ix;
     this.avail = new IndexPublisher(
-      mem.u16,
+      mem.atomics,
       ix.availIdx,
       ix.availEvent,
       ix.usedFlags,
@@ -117,7 +117,7 @@ export class DriverQueue<T = unknown> {
       n,
     );
     this.interrupts = new NotifySwitch(
-      mem.u16,
+      mem.atomics,
       ix.usedEvent,
       ix.availFlags,
       VRING_AVAIL_F_NO_INTERRUPT,
@@ -275,7 +275,7 @@ export class DriverQueue<T = unknown> {
   /** True when used.idx shows entries not yet reclaimed (loads the shared index). */
   hasUsed(): boolean {
     if (this.lastUsed !== this.usedShadow) return true;
-    return Atomics.load(this.u16, this.ix.usedIdx) !== this.lastUsed;
+    return this.atomics.load(this.usedIdxAt) !== this.lastUsed;
   }
 
   /**
@@ -304,7 +304,7 @@ export class DriverQueue<T = unknown> {
     let last = this.lastUsed;
     let ready = (this.usedShadow - last) & 0xffff;
     if (ready === 0) {
-      const idx = Atomics.load(this.u16, this.usedIdxAt);
+      const idx = this.atomics.load(this.usedIdxAt);
       ready = (idx - last) & 0xffff;
       if (ready === 0) return 0;
       if (ready > this.size)

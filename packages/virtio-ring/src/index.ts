@@ -60,6 +60,13 @@ export * from './net/index.ts';
 export { IndexPublisher, NotifySwitch } from './notify.ts';
 export type { RingIndices } from './queue-setup.ts';
 export { clearRings, ringIndices } from './queue-setup.ts';
+export {
+  AtomicsIndexAccess,
+  type RingIndexAccess,
+  WASM_PAGE,
+  WasmIndexAccess,
+  type WasmMemory,
+} from './ring-index.ts';
 export * from './status.ts';
 export type { RawDescriptor } from './testing.ts';
 export { RawDriver } from './testing.ts';

@@ -1,9 +1,21 @@
 // Guest memory: one SharedArrayBuffer, guest-physical address = byte offset.
+// It may be the buffer of a shared WebAssembly.Memory: the ring indexes are
+// then loaded and stored with WebAssembly's atomics (ring-index.ts says why).
 //
 // Every address that crosses from one side to the other is a u64 on the wire
 // and must be treated as hostile: `check` accepts a number or a bigint and
 // rejects anything that starts at or past the end, or whose end would pass
 // it, without ever computing a sum that could overflow or lose precision.
+
+import {
+  AtomicsIndexAccess,
+  isWasmMemory,
+  type RingIndexAccess,
+  sharedWasmMemory,
+  WASM_PAGE,
+  WasmIndexAccess,
+  type WasmMemory,
+} from './ring-index.ts';
 
 /** Every way an address range can be wrong. */
 export type GuestMemoryErrorKind =
@@ -48,16 +60,46 @@ export class GuestMemory {
   declare readonly u16: Uint16Array;
   declare readonly u32: Uint32Array;
   declare readonly view: DataView;
+  /** The ring indexes' loads and stores, with the order the two sides need. */
+  declare readonly atomics: RingIndexAccess;
+  /** The WebAssembly.Memory this was made from, or null (post it to share the memory). */
+  declare readonly memory: WasmMemory | null;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /**
+   * `source`: a SharedArrayBuffer, or a shared WebAssembly.Memory of fixed
+   * size (`initial` = `maximum`), whose ring indexes then cost less.
+   */
+  constructor(source: SharedArrayBuffer | WasmMemory) {
+    const wasm = isWasmMemory(source);
+    const buffer = wasm ? source.buffer : source;
     if (!(buffer instanceof SharedArrayBuffer))
-      throw new TypeError('GuestMemory needs a SharedArrayBuffer');
+      throw new TypeError('GuestMemory needs a SharedArrayBuffer or a shared WebAssembly.Memory');
     this.buffer = buffer;
     this.size = buffer.byteLength;
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer, 0, this.size >>> 1);
     this.u32 = new Uint32Array(buffer, 0, Math.floor(this.size / 4));
     this.view = new DataView(buffer);
+    this.memory = wasm ? source : null;
+    this.atomics = wasm ? new WasmIndexAccess(source) : new AtomicsIndexAccess(this.u16);
+  }
+
+  /**
+   * New guest memory of at least `bytes` bytes: a shared WebAssembly.Memory
+   * rounded up to whole 64 KiB pages where WebAssembly exists (its ring
+   * indexes cost less), else a SharedArrayBuffer of exactly `bytes`. Post
+   * `shareable` to give another thread the same memory.
+   */
+  static allocate(bytes: number): GuestMemory {
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_LEN)
+      throw new RangeError(`guest memory of ${bytes} bytes: want an integer in [0, 2^32]`);
+    const wasm = sharedWasmMemory(Math.ceil(bytes / WASM_PAGE));
+    return new GuestMemory(wasm ?? new SharedArrayBuffer(bytes));
+  }
+
+  /** What to post to another thread for it to build a GuestMemory on the same bytes. */
+  get shareable(): SharedArrayBuffer | WasmMemory {
+    return this.memory ?? this.buffer;
   }
 
   /**

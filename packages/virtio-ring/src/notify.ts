@@ -6,9 +6,10 @@
 // publishes used.idx and reads used_event / the avail ring's NO_INTERRUPT.
 
 import { needEvent } from './layout.ts';
+import type { RingIndexAccess } from './ring-index.ts';
 
 export class IndexPublisher {
-  declare private readonly u16: Uint16Array;
+  declare private readonly atomics: RingIndexAccess;
   declare private readonly idxAt: number;
   declare private readonly eventAt: number;
   declare private readonly flagsAt: number;
@@ -24,7 +25,7 @@ export class IndexPublisher {
    * `flagsAt`, `flag`: the other side's event index and suppression flag.
    */
   constructor(
-    u16: Uint16Array,
+    atomics: RingIndexAccess,
     idxAt: number,
     eventAt: number,
     flagsAt: number,
@@ -32,7 +33,7 @@ export class IndexPublisher {
     eventIdx: boolean,
     size: number,
   ) {
-    this.u16 = u16;
+    this.atomics = atomics;
     this.idxAt = idxAt;
     this.eventAt = eventAt;
     this.flagsAt = flagsAt;
@@ -49,7 +50,7 @@ export class IndexPublisher {
   publish(now: number): void {
     const moved = (now - this.published) & 0xffff;
     if (moved === 0) return;
-    Atomics.store(this.u16, this.idxAt, now);
+    this.atomics.store(this.idxAt, now);
     this.published = now;
     this.undecided += moved;
   }
@@ -64,13 +65,13 @@ export class IndexPublisher {
     // needs to reach further back, even after 65536 undecided entries.
     const old = (now - Math.min(span, this.size)) & 0xffff;
     // publish()'s seq-cst store orders before these loads (the spec's barrier).
-    if (this.eventIdx) return needEvent(Atomics.load(this.u16, this.eventAt), now, old);
-    return (Atomics.load(this.u16, this.flagsAt) & this.flag) === 0;
+    if (this.eventIdx) return needEvent(this.atomics.load(this.eventAt), now, old);
+    return (this.atomics.load(this.flagsAt) & this.flag) === 0;
   }
 }
 
 export class NotifySwitch {
-  declare private readonly u16: Uint16Array;
+  declare private readonly atomics: RingIndexAccess;
   declare private readonly eventAt: number;
   declare private readonly flagsAt: number;
   declare private readonly flag: number;
@@ -78,8 +79,14 @@ export class NotifySwitch {
   private on = true;
 
   /** `eventAt`, `flagsAt`, `flag`: this side's own event index and suppression flag. */
-  constructor(u16: Uint16Array, eventAt: number, flagsAt: number, flag: number, eventIdx: boolean) {
-    this.u16 = u16;
+  constructor(
+    atomics: RingIndexAccess,
+    eventAt: number,
+    flagsAt: number,
+    flag: number,
+    eventIdx: boolean,
+  ) {
+    this.atomics = atomics;
     this.eventAt = eventAt;
     this.flagsAt = flagsAt;
     this.flag = flag;
@@ -92,8 +99,8 @@ export class NotifySwitch {
 
   /** Ask to be notified once the other side's index passes `next`. */
   enable(next: number): void {
-    if (this.eventIdx) Atomics.store(this.u16, this.eventAt, next);
-    else if (!this.on) Atomics.store(this.u16, this.flagsAt, 0);
+    if (this.eventIdx) this.atomics.store(this.eventAt, next);
+    else if (!this.on) this.atomics.store(this.flagsAt, 0);
     this.on = true;
   }
 
@@ -105,12 +112,12 @@ export class NotifySwitch {
   disable(next: number): void {
     if (!this.on) return;
     this.on = false;
-    if (this.eventIdx) Atomics.store(this.u16, this.eventAt, (next - 1) & 0xffff);
-    else Atomics.store(this.u16, this.flagsAt, this.flag);
+    if (this.eventIdx) this.atomics.store(this.eventAt, (next - 1) & 0xffff);
+    else this.atomics.store(this.flagsAt, this.flag);
   }
 
   /** With EVENT_IDX and notifications on, keep the event index at `next` (Linux does this on every reclaim). */
   follow(next: number): void {
-    if (this.eventIdx && this.on) Atomics.store(this.u16, this.eventAt, next);
+    if (this.eventIdx && this.on) this.atomics.store(this.eventAt, next);
   }
 }

@@ -5,7 +5,7 @@
 // fails the test.
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Doorbell, layoutSplitQueue } from '../src/index.ts';
+import { Doorbell, GuestMemory, layoutSplitQueue } from '../src/index.ts';
 import { CTL_WORDS, REQ, RESP, type SideConfig, type SideResult } from './support/ring-protocol.ts';
 
 const CHAINS = 1_000_000;
@@ -29,13 +29,20 @@ function side(config: SideConfig): Promise<SideResult> {
   });
 }
 
-async function moveChains(mode: 'poll' | 'sleep', indirect: boolean) {
+async function moveChains(
+  mode: 'poll' | 'sleep',
+  indirect: boolean,
+  memory: 'sab' | 'wasm' = 'sab',
+) {
   const size = 256;
   const queue = layoutSplitQueue(0, size, 128);
   const indirectAddr = Math.ceil(queue.end / 4096) * 4096;
   const slots = indirect ? size : size / 2;
   const dataBase = indirectAddr + size * 2 * 16;
-  const mem = new SharedArrayBuffer(dataBase + slots * (REQ + RESP));
+  const bytes = dataBase + slots * (REQ + RESP);
+  // Each worker gets the memory once; a WebAssembly.Memory is posted as itself.
+  const mem =
+    memory === 'wasm' ? GuestMemory.allocate(bytes).shareable : new SharedArrayBuffer(bytes);
   const ctl = Doorbell.createWords(3).buffer as SharedArrayBuffer;
   expect(ctl.byteLength).toBeGreaterThanOrEqual(CTL_WORDS * 4);
   const base = {
@@ -73,6 +80,19 @@ describe('two workers, one queue, a million checksummed chains', () => {
     const { driver, device } = await moveChains('sleep', true);
     // Notifications are suppressed while the other side is busy: far
     // fewer than one per chain.
+    expect(driver.notifications).toBeLessThan(CHAINS / 4);
+    expect(device.notifications).toBeLessThan(CHAINS / 4);
+  });
+
+  // The ring indexes through WebAssembly's atomics (ring-index.ts): the same
+  // million chains, the same checks, in both modes.
+  test('poll mode, guest memory a shared WebAssembly.Memory', { timeout: 25_000 }, async () => {
+    const { driver, device } = await moveChains('poll', false, 'wasm');
+    expect(driver.sleeps + device.sleeps).toBe(0);
+  });
+
+  test('sleep mode, guest memory a shared WebAssembly.Memory', { timeout: 25_000 }, async () => {
+    const { driver, device } = await moveChains('sleep', true, 'wasm');
     expect(driver.notifications).toBeLessThan(CHAINS / 4);
     expect(device.notifications).toBeLessThan(CHAINS / 4);
   });

@@ -56,9 +56,16 @@ function fastForward(p: Pair, count: number): void {
   }
 }
 
-function run(size: number, eventIdx: boolean, indirect: boolean, skip: number, ops: Op[]): void {
+function run(
+  size: number,
+  eventIdx: boolean,
+  indirect: boolean,
+  skip: number,
+  ops: Op[],
+  memory: 'sab' | 'wasm' = 'sab',
+): void {
   const maxEntries = Math.min(size, 4);
-  const p = makePair({ size, eventIdx, indirect, indirectEntries: maxEntries });
+  const p = makePair({ size, eventIdx, indirect, indirectEntries: maxEntries, memory });
   fastForward(p, skip);
   let nextToken = 0;
   const added: Chain[] = []; // added, not yet published
@@ -213,6 +220,22 @@ describe.each([
         (size, skip, ops) => run(size, eventIdx, indirect, skip, ops),
       ),
       { numRuns: 40 },
+    );
+  });
+});
+
+// The same properties with the ring indexes in a WebAssembly.Memory, which
+// reaches them through WebAssembly's atomics instead of Atomics (ring-index.ts).
+describe('in a shared WebAssembly.Memory, EVENT_IDX and INDIRECT_DESC', () => {
+  test('random interleavings keep ownership, order and exactly-once completion', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 4, 16),
+        fc.integer({ min: 65536 - 200, max: 65536 }),
+        fc.array(op, { minLength: 50, maxLength: 400 }),
+        (size, skip, ops) => run(size, true, true, skip, ops, 'wasm'),
+      ),
+      { numRuns: 20 },
     );
   });
 });

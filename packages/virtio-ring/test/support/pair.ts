@@ -14,6 +14,8 @@ export interface PairOptions {
   /** Indirect table entries per head (default min(size, 8)). */
   indirectEntries?: number;
   memBytes?: number;
+  /** 'wasm': a shared WebAssembly.Memory (WebAssembly atomics); default a SharedArrayBuffer. */
+  memory?: 'sab' | 'wasm';
 }
 
 export interface Pair {
@@ -30,7 +32,11 @@ export function makePair(o: PairOptions): Pair {
   const entries = o.indirectEntries ?? Math.min(o.size, 8);
   const indirectAddr = Math.ceil(queue.end / 16) * 16;
   const dataBase = Math.ceil((indirectAddr + o.size * entries * 16) / 4096) * 4096;
-  const mem = new GuestMemory(new SharedArrayBuffer(o.memBytes ?? dataBase + (1 << 20)));
+  const bytes = o.memBytes ?? dataBase + (1 << 20);
+  const mem =
+    o.memory === 'wasm'
+      ? GuestMemory.allocate(bytes)
+      : new GuestMemory(new SharedArrayBuffer(bytes));
   const driver = new DriverQueue<number>(mem, queue, {
     eventIdx: o.eventIdx,
     indirect: o.indirect ? { addr: indirectAddr, maxEntries: entries } : undefined,

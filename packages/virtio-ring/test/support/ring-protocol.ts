@@ -1,10 +1,11 @@
 // What the cross-thread test and its two workers share.
+import type { WasmMemory } from '../../src/index.ts';
 
 export interface SideConfig {
   role: 'driver' | 'device';
   mode: 'poll' | 'sleep';
   count: number;
-  mem: SharedArrayBuffer;
+  mem: SharedArrayBuffer | WasmMemory;
   ctl: SharedArrayBuffer;
   queue: { size: number; desc: number; avail: number; used: number };
   indirect: { addr: number; maxEntries: number } | null;
