@@ -119,7 +119,12 @@ test('a backend that dies fails the requests in flight: the app gets an error, n
   await lineOf(dom, /^devices: vda .* up/);
   await new Promise((r) => setTimeout(r, 100)); // requests are flowing
   await dom.devices[0].workers?.[0].terminate();
-  const exit = await within(dom.exited, 15_000, 'the guest after its backend died');
+  const exit = await within(
+    dom.exited,
+    15_000,
+    // Read at the timeout: what the guest and the VMM had said by then.
+    () => `the guest after its backend died (console: ${dom.consoleLog.slice(-12).join(' | ')})`,
+  );
   expect(exit).toEqual({ reason: 'poweroff', code: 1 });
   expect(dom.consoleLog.some((l) => /blkbench: read at \d+ failed: device-broken/.test(l))).toBe(
     true,
