@@ -109,17 +109,20 @@ export async function attachVirtioBackend(
   return { name: spec.name, counters, detach: stop, workers: started.map((s) => s.worker) };
 }
 
-/** How often, and how many times, a dead backend's event is raised again (below). */
+/** A dead backend's event is raised again every 200 ms for 2 s, then every second (below). */
 const DEATH_RERAISE_MS = 200;
-const DEATH_RERAISES = 10;
+const DEATH_FAST_RERAISES = 10;
+const DEATH_SLOW_RERAISE_MS = 1000;
 
 /**
  * The backend of `queues` died: mark them down (Status shows
  * DEVICE_NEEDS_RESET), raise their events, and tell the toolstack. The
- * events are raised again until the driver has reset the device (or for 2 s):
- * a death event that lands while a completion's event is still pending is
- * one interrupt with something to reclaim, and the driver reads Status only
- * when an interrupt brings nothing.
+ * events are raised again until the driver has reset the device or the
+ * device is stopped: a death event that lands while a completion's event is
+ * still pending is one interrupt with something to reclaim, and the driver
+ * reads Status only when an interrupt brings nothing. After the first 2 s
+ * once a second, so that a guest that missed them all (a busy or stalled
+ * vCPU) still hears it, at no cost worth counting.
  */
 export function announceBackendDeath(ctx: DeviceAttachContext, queues: readonly number[]): void {
   const guest = new Int32Array(ctx.memory);
@@ -128,12 +131,17 @@ export function announceBackendDeath(ctx: DeviceAttachContext, queues: readonly 
   };
   for (const q of queues) ctx.control.setBackendDown(q);
   raise();
-  let left = DEATH_RERAISES;
-  const again = setInterval(() => {
-    if (--left < 0 || !ctx.control.needsReset || ctx.control.stopRequested) clearInterval(again);
-    else raise();
-  }, DEATH_RERAISE_MS);
-  again.unref();
+  let raised = 0;
+  const again = () => {
+    if (!ctx.control.needsReset || ctx.control.stopRequested) return;
+    raise();
+    raised++;
+    setTimeout(
+      again,
+      raised < DEATH_FAST_RERAISES ? DEATH_RERAISE_MS : DEATH_SLOW_RERAISE_MS,
+    ).unref();
+  };
+  setTimeout(again, DEATH_RERAISE_MS).unref();
   ctx.backendDied?.();
 }
 
