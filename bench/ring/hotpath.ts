@@ -18,7 +18,7 @@ import {
 import { BUF_BASE, BUF_LEN, memBytes } from './protocol.ts';
 
 const N = 256;
-// Module-local copies: folded into the code, as in worker.ts.
+// Module-local copies, as in worker.ts.
 const BASE = BUF_BASE;
 const LEN = BUF_LEN;
 const CHAINS = Number(process.env.HOTPATH_CHAINS ?? 2_000_000);

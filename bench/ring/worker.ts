@@ -24,8 +24,8 @@ import {
   STUCK_MS,
 } from './protocol.ts';
 
-// Module-local copies for the hot loops: V8 folds these into the code, while
-// an imported binding is loaded and hole-checked on every use (Node 20).
+// Module-local copies for the hot loops: an imported binding costs one load
+// more and a hole check on every use (Node 20; chain-reader.ts).
 // bench/native/ring.c has them as #defines.
 const BASE = BUF_BASE;
 const LEN = BUF_LEN;

@@ -16,8 +16,9 @@ import {
 import type { GuestMemory } from './memory.ts';
 
 const TWO_32 = 4294967296;
-// Module-local copies: optimized code folds these, while it loads and
-// hole-checks an imported binding on every use (Node 20).
+// Module-local copies: optimized code loads these from the module's context
+// (and checks they are small integers), while an imported binding costs one
+// load more and a hole check on every use (Node 20; --print-opt-code).
 const NEXT = VIRTQ_DESC_F_NEXT;
 const INDIRECT = VIRTQ_DESC_F_INDIRECT;
 const WRITE = VIRTQ_DESC_F_WRITE;

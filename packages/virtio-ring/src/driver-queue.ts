@@ -36,7 +36,7 @@ import { IndexPublisher, NotifySwitch } from './notify.ts';
 import { clearRings, type RingIndices, ringIndices } from './queue-setup.ts';
 import type { RingIndexAccess } from './ring-index.ts';
 
-const WRITE = VIRTQ_DESC_F_WRITE; // module-local: folded, an import is not (chain-reader.ts)
+const WRITE = VIRTQ_DESC_F_WRITE; // module-local: cheaper than an import (chain-reader.ts)
 
 export interface DriverQueueOptions {
   /** VIRTIO_F_EVENT_IDX was negotiated. */
