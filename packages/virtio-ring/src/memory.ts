@@ -86,8 +86,9 @@ export class GuestMemory {
 
   /**
    * New guest memory of at least `bytes` bytes: a shared WebAssembly.Memory
-   * rounded up to whole 64 KiB pages where WebAssembly exists (its ring
-   * indexes cost less), else a SharedArrayBuffer of exactly `bytes`. Post
+   * rounded up to whole 64 KiB pages where WebAssembly exists and can
+   * reserve it (its ring indexes cost less), else a SharedArrayBuffer of
+   * exactly `bytes`. Post
    * `shareable` to give another thread the same memory.
    */
   static allocate(bytes: number): GuestMemory {

@@ -3,14 +3,15 @@
 // its index after the entries it covers, and the other side loads the index
 // before it reads them. JavaScript's Atomics.load/store give that order, but
 // V8 in Node 20 does not inline them into optimized code: each one is a call
-// into a generic builtin that validates the array and the index again, about
-// 110 more instructions than a plain access (valgrind, BENCHMARKS.md "Fifth
-// session"). A one-buffer chain crosses four of them, more than everything
-// else it costs.
+// into a generic builtin that validates the array and the index again:
+// 126 to 140 instructions, against about 10 for a plain access (valgrind,
+// BENCHMARKS.md "Fifth session"). A one-buffer chain crosses four of them,
+// about a third of what it costs at batch 1.
 //
 // WebAssembly's atomics have the same sequentially consistent semantics, and
-// V8 inlines a call from optimized JavaScript into a tiny wasm function: a
-// load costs about 20 instructions more than a plain one, a store about 30.
+// V8 inlines a call from optimized JavaScript into a tiny wasm function: 50
+// to 56 instructions in the same measurement (112 when one call site sees two
+// memories, whose functions differ; still less than Atomics).
 // They can only reach a WebAssembly.Memory, so a GuestMemory made from a
 // shared WebAssembly.Memory uses them; one made from a plain
 // SharedArrayBuffer uses Atomics. Both are exact: this is speed, not meaning.
@@ -36,10 +37,18 @@ export function isWasmMemory(x: unknown): x is WasmMemory {
   return wasmApi !== undefined && x instanceof wasmApi.Memory;
 }
 
-/** A shared WebAssembly.Memory of exactly `pages` pages, or null where WebAssembly is missing. */
+/**
+ * A shared WebAssembly.Memory of exactly `pages` pages, or null where
+ * WebAssembly is missing or cannot reserve it (a wasm memory reserves its
+ * address space up front; a SharedArrayBuffer may still fit).
+ */
 export function sharedWasmMemory(pages: number): WasmMemory | null {
   if (wasmApi === undefined) return null;
-  return new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
+  try {
+    return new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return null;
+  }
 }
 
 /** Sequentially consistent access to the u16 words of guest memory (indexes in u16 units, as Atomics takes them). */
