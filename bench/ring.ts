@@ -79,10 +79,7 @@ export default async function ring(opts: BenchOptions): Promise<BenchCase[]> {
   if (!native.ok) opts.log(`ring: ${native.reason}`);
   // PVKIT_RING_MEMORY=sab: a plain SharedArrayBuffer, ring indexes through Atomics.
   const bytes = memBytes(RING_SIZE);
-  const mem =
-    process.env.PVKIT_RING_MEMORY === 'sab'
-      ? new GuestMemory(new SharedArrayBuffer(bytes))
-      : GuestMemory.allocate(bytes);
+  const mem = GuestMemory.allocate(bytes, process.env.PVKIT_RING_MEMORY === 'sab' ? 'sab' : 'auto');
   const workers: [Worker, Worker] = [startWorker(mem.shareable), startWorker(mem.shareable)];
   const out: BenchCase[] = [];
   try {

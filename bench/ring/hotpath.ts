@@ -93,7 +93,7 @@ const SAB = process.env.HOTPATH_MEMORY === 'sab';
 let kept: GuestMemory | null = null;
 function fresh(): { mem: GuestMemory; u16: Uint16Array; u32: Uint32Array } {
   const bytes = memBytes(N);
-  kept ??= SAB ? new GuestMemory(new SharedArrayBuffer(bytes)) : GuestMemory.allocate(bytes);
+  kept ??= GuestMemory.allocate(bytes, SAB ? 'sab' : 'auto');
   const mem = kept;
   mem.u8.fill(0);
   return { mem, u16: mem.u16, u32: mem.u32 };

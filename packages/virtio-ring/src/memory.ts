@@ -88,13 +88,13 @@ export class GuestMemory {
    * New guest memory of at least `bytes` bytes: a shared WebAssembly.Memory
    * rounded up to whole 64 KiB pages where WebAssembly exists and can
    * reserve it (its ring indexes cost less), else a SharedArrayBuffer of
-   * exactly `bytes`. Post
-   * `shareable` to give another thread the same memory.
+   * exactly `bytes`; `kind` 'sab' asks for the SharedArrayBuffer (Atomics).
+   * Post `shareable` to give another thread the same memory.
    */
-  static allocate(bytes: number): GuestMemory {
+  static allocate(bytes: number, kind: 'auto' | 'sab' = 'auto'): GuestMemory {
     if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_LEN)
       throw new RangeError(`guest memory of ${bytes} bytes: want an integer in [0, 2^32]`);
-    const wasm = sharedWasmMemory(Math.ceil(bytes / WASM_PAGE));
+    const wasm = kind === 'sab' ? null : sharedWasmMemory(Math.ceil(bytes / WASM_PAGE));
     return new GuestMemory(wasm ?? new SharedArrayBuffer(bytes));
   }
 

@@ -41,8 +41,7 @@ async function moveChains(
   const dataBase = indirectAddr + size * 2 * 16;
   const bytes = dataBase + slots * (REQ + RESP);
   // Each worker gets the memory once; a WebAssembly.Memory is posted as itself.
-  const mem =
-    memory === 'wasm' ? GuestMemory.allocate(bytes).shareable : new SharedArrayBuffer(bytes);
+  const mem = GuestMemory.allocate(bytes, memory === 'wasm' ? 'auto' : 'sab').shareable;
   const ctl = Doorbell.createWords(3).buffer as SharedArrayBuffer;
   expect(ctl.byteLength).toBeGreaterThanOrEqual(CTL_WORDS * 4);
   const base = {

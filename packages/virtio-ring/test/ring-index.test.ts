@@ -74,7 +74,8 @@ describe('GuestMemory from a WebAssembly.Memory', () => {
     );
   });
 
-  test('a SharedArrayBuffer still goes through Atomics', () => {
+  test("a SharedArrayBuffer still goes through Atomics (allocate(n, 'sab') makes one)", () => {
+    expect(GuestMemory.allocate(100, 'sab').buffer.byteLength).toBe(100);
     const mem = new GuestMemory(new SharedArrayBuffer(64));
     expect(mem.atomics).toBeInstanceOf(AtomicsIndexAccess);
     expect(mem.memory).toBeNull();

@@ -33,10 +33,7 @@ export function makePair(o: PairOptions): Pair {
   const indirectAddr = Math.ceil(queue.end / 16) * 16;
   const dataBase = Math.ceil((indirectAddr + o.size * entries * 16) / 4096) * 4096;
   const bytes = o.memBytes ?? dataBase + (1 << 20);
-  const mem =
-    o.memory === 'wasm'
-      ? GuestMemory.allocate(bytes)
-      : new GuestMemory(new SharedArrayBuffer(bytes));
+  const mem = GuestMemory.allocate(bytes, o.memory === 'wasm' ? 'auto' : 'sab');
   const driver = new DriverQueue<number>(mem, queue, {
     eventIdx: o.eventIdx,
     indirect: o.indirect ? { addr: indirectAddr, maxEntries: entries } : undefined,
