@@ -45,24 +45,36 @@ export function writeBufferDesc(
 }
 
 /**
- * Fill the indirect table at byte address `table` with a chain (readable
- * buffers, then writable ones, linked 0, 1, 2...); returns its writable bytes.
+ * Write a chain, readable buffers then writable ones, into the table whose
+ * descriptor 0 is at u32 index `base`: an indirect table's descriptors 0,
+ * 1, 2... (`links` null), or the driver's own from `first` on, following
+ * its private links (`links[i << 2]`). Returns the last descriptor written.
  */
-export function writeIndirectTable(
+export function writeChain(
   mem: GuestMemory,
-  table: number,
+  base: number,
   readable: readonly BufferRef[],
   writable: readonly BufferRef[],
+  links: Uint32Array | null,
+  first: number,
 ): number {
   const total = readable.length + writable.length;
-  let wlen = 0;
+  let i = first;
   for (let k = 0; k < total; k++) {
     const w = k >= readable.length;
     const b = w ? writable[k - readable.length] : readable[k];
-    writeBufferDesc(mem, table / 4 + k * 4, b, w, k + 1 < total ? k + 1 : -1);
-    if (w) wlen += b.len;
+    const next = k + 1 === total ? -1 : links === null ? i + 1 : links[i << 2];
+    writeBufferDesc(mem, base + i * 4, b, w, next);
+    if (next >= 0) i = next;
   }
-  return wlen;
+  return i;
+}
+
+/** A chain's writable bytes, capped at 2^32 - 1 like a used len. */
+export function writableBytes(writable: readonly BufferRef[]): number {
+  let n = 0;
+  for (const b of writable) n += b.len;
+  return Math.min(n, 0xffffffff);
 }
 
 /**

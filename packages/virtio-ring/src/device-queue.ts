@@ -8,14 +8,9 @@
 import type { PoppedChain, Segment } from './chain.ts';
 import { ChainReader } from './chain-reader.ts';
 import { VirtqueueError, VirtqueueUsageError } from './errors.ts';
-import {
-  MAX_QUEUE_SIZE,
-  type QueueAddresses,
-  VRING_AVAIL_F_NO_INTERRUPT,
-  VRING_USED_F_NO_NOTIFY,
-} from './layout.ts';
+import { MAX_QUEUE_SIZE, type QueueAddresses } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
-import { IndexPublisher, NotifySwitch } from './notify.ts';
+import { type IndexPublisher, type NotifySwitch, notifyHalves } from './notify.ts';
 import { type RingIndices, ringIndices } from './queue-setup.ts';
 import type { RingIndexAccess } from './ring-index.ts';
 
@@ -72,23 +67,9 @@ export class DeviceQueue {
     this.usedRing = this.ix.usedRing;
     this.mask = this.ix.mask;
     this.availIdxAt = this.ix.availIdx;
-    const ix = this.ix;
-    this.used = new IndexPublisher(
-      mem.atomics,
-      ix.usedIdx,
-      ix.usedEvent,
-      ix.availFlags,
-      VRING_AVAIL_F_NO_INTERRUPT,
-      this.eventIdx,
-      this.size,
-    );
-    this.kicks = new NotifySwitch(
-      mem.atomics,
-      ix.availEvent,
-      ix.usedFlags,
-      VRING_USED_F_NO_NOTIFY,
-      this.eventIdx,
-    );
+    const halves = notifyHalves('device', mem.atomics, this.ix, this.eventIdx);
+    this.used = halves.publisher;
+    this.kicks = halves.requests;
   }
 
   /** Why the queue stopped (it needs a reset: set DEVICE_NEEDS_RESET), or null. */

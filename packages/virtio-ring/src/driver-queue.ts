@@ -11,12 +11,7 @@
 // last buffer, so descriptor words are not rewritten (desc-writer.ts).
 
 import type { BufferRef } from './chain.ts';
-import {
-  indirectTables,
-  writeBufferDesc,
-  writeDescriptor,
-  writeIndirectTable,
-} from './desc-writer.ts';
+import { indirectTables, writableBytes, writeChain, writeDescriptor } from './desc-writer.ts';
 import {
   DeviceFaultError,
   type DeviceQueueFaultKind,
@@ -28,11 +23,9 @@ import {
   type QueueAddresses,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_WRITE,
-  VRING_AVAIL_F_NO_INTERRUPT,
-  VRING_USED_F_NO_NOTIFY,
 } from './layout.ts';
 import type { GuestMemory } from './memory.ts';
-import { IndexPublisher, NotifySwitch } from './notify.ts';
+import { type IndexPublisher, type NotifySwitch, notifyHalves } from './notify.ts';
 import { clearRings, type RingIndices, ringIndices } from './queue-setup.ts';
 import type { RingIndexAccess } from './ring-index.ts';
 
@@ -67,11 +60,17 @@ export class DriverQueue<T = unknown> {
   declare private readonly u16: Uint16Array;
   declare private readonly atomics: RingIndexAccess;
   declare private readonly u32: Uint32Array;
-  /** Private descriptor links: free list, and each chain's own links. */
-  declare private readonly link: Uint16Array;
-  /** Per head: direct descriptors, writable bytes (capped at 2^32 - 1, like a used len), token (undefined: free). */
-  declare private readonly descCount: Uint16Array;
-  declare private readonly writableOf: Uint32Array;
+  /**
+   * What only the driver knows of descriptor i, in words `i << 2` on: [0]
+   * its private link (the free list, and chains' own links); for a head,
+   * [1] its chain beyond one descriptor, `(descriptors - 1) << 16 | (tail ^
+   * head)`, so freeing needs no walk or branch (0 for one descriptor, and
+   * while free: a one-buffer add need not touch it), and [2] its writable
+   * bytes (capped like a used len). One array, not three: V8 checks each
+   * typed array again on every turn of a loop (its loop stack check forgets
+   * what was checked), and a chain's words share a cache line.
+   */
+  declare private readonly heads: Uint32Array;
   declare private readonly tokens: (T | undefined)[];
   /** Free list: taken from the head, freed chains appended at the tail. */
   private freeHead = 0;
@@ -86,9 +85,6 @@ export class DriverQueue<T = unknown> {
   private lastUsed = 0;
   private usedShadow = 0;
   private brokenBy: DeviceFaultError | null = null;
-  /** reclaim()'s one-entry batch. */
-  private readonly oneToken: T[] = [undefined as T];
-  private readonly oneLen = new Uint32Array(1);
 
   /** Lay a new queue out at the given addresses: the three areas are zeroed. */
   constructor(mem: GuestMemory, queue: QueueAddresses, opts: DriverQueueOptions = {}) {
@@ -107,29 +103,14 @@ export class DriverQueue<T = unknown> {
     this.u16 = mem.u16;
     this.atomics = mem.atomics;
     this.u32 = mem.u32;
-    this.avail = new IndexPublisher(
-      mem.atomics,
-      ix.availIdx,
-      ix.availEvent,
-      ix.usedFlags,
-      VRING_USED_F_NO_NOTIFY,
-      this.eventIdx,
-      n,
-    );
-    this.interrupts = new NotifySwitch(
-      mem.atomics,
-      ix.usedEvent,
-      ix.availFlags,
-      VRING_AVAIL_F_NO_INTERRUPT,
-      this.eventIdx,
-    );
+    const halves = notifyHalves('driver', mem.atomics, ix, this.eventIdx);
+    this.avail = halves.publisher;
+    this.interrupts = halves.requests;
     clearRings(mem, queue);
-    this.link = new Uint16Array(n);
-    for (let i = 0; i < n; i++) this.link[i] = i + 1; // the last link is never followed
+    this.heads = new Uint32Array(n << 2);
+    for (let i = 0; i < n; i++) this.heads[i << 2] = i + 1; // the last link is never followed
     this.free = n;
     this.freeTail = n - 1;
-    this.descCount = new Uint16Array(n);
-    this.writableOf = new Uint32Array(n);
     // Packed, not holey: reads need no hole check.
     this.tokens = Array.from({ length: n }, () => undefined);
     const tables = indirectTables(mem, n, opts.indirect);
@@ -171,21 +152,10 @@ export class DriverQueue<T = unknown> {
     if (total <= this.indirectMax) return this.addIndirect(readable, writable, token);
     if (this.free < total) return false;
     const head = this.freeHead;
-    let i = head;
-    let last = head;
-    let wlen = 0;
-    for (let k = 0; k < total; k++) {
-      const w = k >= readable.length;
-      const b = w ? writable[k - readable.length] : readable[k];
-      const next = this.link[i];
-      writeBufferDesc(this.mem, this.descIndex + i * 4, b, w, k + 1 < total ? next : -1);
-      if (w) wlen += b.len;
-      last = i;
-      i = next;
-    }
-    this.freeHead = this.link[last];
+    const last = writeChain(this.mem, this.descIndex, readable, writable, this.heads, head);
+    this.freeHead = this.heads[last << 2];
     this.free -= total;
-    this.commit(head, total, wlen, token);
+    this.commit(head, ((total - 1) << 16) | (last ^ head), writableBytes(writable), token);
     return true;
   }
 
@@ -200,7 +170,9 @@ export class DriverQueue<T = unknown> {
     const small = addr >>> 0 === addr && len >>> 0 === len;
     if (!(small && addr < memSize && len <= memSize - addr)) this.mem.check(addr, len);
     const head = this.freeHead;
-    this.freeHead = this.link[head];
+    const heads = this.heads;
+    const h = head << 2;
+    this.freeHead = heads[h];
     this.free--;
     const u32 = this.u32;
     const at = this.descIndex + head * 4;
@@ -212,9 +184,8 @@ export class DriverQueue<T = unknown> {
       if (u32[at + 2] !== len) u32[at + 2] = len;
       if (u32[at + 3] !== flags) u32[at + 3] = flags;
     } else writeDescriptor(u32, at, addr, len, flags);
-    if (this.descCount[head] !== 1) this.descCount[head] = 1;
     const w = writable ? len : 0;
-    if (this.writableOf[head] !== w) this.writableOf[head] = w;
+    if (heads[h | 2] !== w) heads[h | 2] = w;
     this.tokens[head] = token;
     const slot = this.availRing + (this.nextAvail & this.mask);
     if (this.u16[slot] !== head) this.u16[slot] = head;
@@ -230,12 +201,12 @@ export class DriverQueue<T = unknown> {
     if (this.free === 0) return false;
     const head = this.freeHead;
     const table = this.indirectBase + head * this.indirectMax * DESC_SIZE;
-    const wlen = writeIndirectTable(this.mem, table, readable, writable);
-    this.freeHead = this.link[head];
+    writeChain(this.mem, table / 4, readable, writable, null, 0);
+    this.freeHead = this.heads[head << 2];
     this.free--;
     const bytes = (readable.length + writable.length) * DESC_SIZE;
     writeDescriptor(this.u32, this.descIndex + head * 4, table, bytes, VIRTQ_DESC_F_INDIRECT);
-    this.commit(head, 1, wlen, token);
+    this.commit(head, 0, writableBytes(writable), token);
     return true;
   }
 
@@ -244,12 +215,14 @@ export class DriverQueue<T = unknown> {
     if (this.brokenBy !== null) throw this.brokenBy;
   }
 
-  private commit(head: number, descs: number, wlen: number, token: T): void {
+  /** `more`: heads' word [1] for this chain (0 for one descriptor). */
+  private commit(head: number, more: number, wlen: number, token: T): void {
     // Skip stores that change nothing: fewer stores queue behind the ones
     // that must wait for cache lines the device is reading.
-    if (this.descCount[head] !== descs) this.descCount[head] = descs;
-    const w = Math.min(wlen, 0xffffffff);
-    if (this.writableOf[head] !== w) this.writableOf[head] = w;
+    const heads = this.heads;
+    const h = head << 2;
+    if (more !== 0) heads[h | 1] = more; // it is 0 while free
+    if (heads[h | 2] !== wlen) heads[h | 2] = wlen;
     this.tokens[head] = token;
     // With in-order reuse the slot often holds this head already.
     const slot = this.availRing + (this.nextAvail & this.mask);
@@ -285,11 +258,30 @@ export class DriverQueue<T = unknown> {
    * is freed then, and the queue stays stopped.
    */
   reclaim(): T | undefined {
-    if (this.reclaimMany(this.oneToken, this.oneLen, 1) === 0) return undefined;
-    this.reclaimedLen = this.oneLen[0];
-    const token = this.oneToken[0];
-    this.oneToken[0] = undefined as T;
+    if (this.brokenBy !== null) throw this.brokenBy;
+    const last = this.lastUsed;
+    if (last === this.usedShadow && this.usedWaiting(last) === 0) return undefined;
+    // reclaimMany()'s loop body, on fields: V8 inlines it into a caller's loop.
+    const at = this.usedRing + 2 * (last & this.mask);
+    const raw = this.u32[at];
+    const id = raw & 0xffff;
+    const len = this.u32[at + 1];
+    const token = raw < this.size ? this.tokens[id] : undefined;
+    if (token === undefined || len > this.heads[(id << 2) | 2]) throw this.usedFault(last);
+    this.release(id);
+    this.lastUsed = (last + 1) & 0xffff;
+    this.interrupts.follow(this.lastUsed);
+    this.reclaimedLen = len;
     return token;
+  }
+
+  /** Used entries waiting from `last` on: loads used.idx (its jump breaks the queue). */
+  private usedWaiting(last: number): number {
+    const idx = this.atomics.load(this.usedIdxAt);
+    const ready = (idx - last) & 0xffff;
+    if (ready > this.size) this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${last}`);
+    this.usedShadow = idx;
+    return ready;
   }
 
   /**
@@ -303,16 +295,9 @@ export class DriverQueue<T = unknown> {
     if (this.brokenBy !== null) throw this.brokenBy;
     let last = this.lastUsed;
     let ready = (this.usedShadow - last) & 0xffff;
-    if (ready === 0) {
-      const idx = this.atomics.load(this.usedIdxAt);
-      ready = (idx - last) & 0xffff;
-      if (ready === 0) return 0;
-      if (ready > this.size)
-        this.fault('used-index-jump', `used.idx ${idx}, last reclaimed ${last}`);
-      this.usedShadow = idx;
-    }
+    if (ready === 0 && (ready = this.usedWaiting(last)) === 0) return 0;
     const n = Math.min(ready, max, lens.length);
-    const { u32, usedRing, mask, size, link, descCount, writableOf } = this;
+    const { u32, usedRing, mask, size, heads } = this;
     const own = this.tokens;
     let freeHead = this.freeHead;
     let freeTail = this.freeTail;
@@ -324,24 +309,28 @@ export class DriverQueue<T = unknown> {
       const id = raw & 0xffff; // = raw when valid; an int32 keeps the free list out of doubles
       const len = u32[at + 1];
       const token = raw < size ? own[id] : undefined;
-      if (token === undefined || len > writableOf[id]) {
-        // Cold, out of line, so that reclaimMany() stays small.
-        this.brokenBy = usedEntryFault(raw, len, size, token !== undefined, writableOf[id]);
-        if (i === 0) throw this.brokenBy;
-        break;
-      }
+      // A faulty entry leaves the loop; it is named below. Nothing but a
+      // break leaves this loop, so that V8 can peel it (a throw or call in
+      // here makes it check every array's map on every chain).
+      const h = id << 2;
+      if (token === undefined || len > heads[h | 2]) break;
       // Free the chain by its private links, never by the device-visible table.
-      const descs = descCount[id];
-      let tail = id;
-      for (let k = descs; k > 1; k--) tail = link[tail];
       if (free === 0) freeHead = id;
-      else link[freeTail] = id;
-      freeTail = tail;
-      free += descs;
+      else heads[freeTail << 2] = id;
+      // No branch here: V8 compiles a branch never taken into a deopt
+      // exit, and a loop with one cannot be peeled.
+      const more = heads[h | 1];
+      heads[h | 1] = 0;
+      freeTail = (more & 0xffff) ^ id;
+      free += (more >>> 16) + 1;
       own[id] = undefined;
       tokens[i] = token;
       lens[i] = len;
       last = (last + 1) & 0xffff;
+    }
+    if (i < n) {
+      const fault = this.usedFault(last);
+      if (i === 0) throw fault;
     }
     this.freeHead = freeHead;
     this.freeTail = freeTail;
@@ -351,15 +340,26 @@ export class DriverQueue<T = unknown> {
     return i;
   }
 
+  /** The used entry at `last` is impossible: stop the queue, and name what is wrong. */
+  private usedFault(last: number): DeviceFaultError {
+    const at = this.usedRing + 2 * (last & this.mask);
+    const raw = this.u32[at];
+    const id = raw & 0xffff;
+    const outstanding = raw < this.size && this.tokens[id] !== undefined;
+    const writable = this.heads[(id << 2) | 2];
+    this.brokenBy = usedEntryFault(raw, this.u32[at + 1], this.size, outstanding, writable);
+    return this.brokenBy;
+  }
+
   /** Return a chain's descriptors to the free list, following private links only. */
   private release(head: number): void {
-    const descs = this.descCount[head];
-    let tail = head;
-    for (let k = descs; k > 1; k--) tail = this.link[tail];
+    const heads = this.heads;
+    const more = heads[(head << 2) | 1];
     if (this.free === 0) this.freeHead = head;
-    else this.link[this.freeTail] = head;
-    this.freeTail = tail;
-    this.free += descs;
+    else heads[this.freeTail << 2] = head;
+    heads[(head << 2) | 1] = 0;
+    this.freeTail = (more & 0xffff) ^ head;
+    this.free += (more >>> 16) + 1;
     this.tokens[head] = undefined;
   }
 

@@ -5,7 +5,8 @@
 // and reads avail_event / the used ring's NO_NOTIFY flag; the device
 // publishes used.idx and reads used_event / the avail ring's NO_INTERRUPT.
 
-import { needEvent } from './layout.ts';
+import { needEvent, VRING_AVAIL_F_NO_INTERRUPT, VRING_USED_F_NO_NOTIFY } from './layout.ts';
+import type { RingIndices } from './queue-setup.ts';
 import type { RingIndexAccess } from './ring-index.ts';
 
 export class IndexPublisher {
@@ -120,4 +121,28 @@ export class NotifySwitch {
   follow(next: number): void {
     if (this.eventIdx && this.on) this.atomics.store(this.eventAt, next);
   }
+}
+
+/**
+ * One side's two halves for a queue at `ix`: the driver publishes avail.idx
+ * and switches interrupts (used_event, the avail ring's NO_INTERRUPT); the
+ * device publishes used.idx and switches kicks (avail_event, NO_NOTIFY).
+ */
+export function notifyHalves(
+  side: 'driver' | 'device',
+  atomics: RingIndexAccess,
+  ix: RingIndices,
+  eventIdx: boolean,
+): { publisher: IndexPublisher; requests: NotifySwitch } {
+  const driver = side === 'driver';
+  const [idx, event, flags, flag] = driver
+    ? [ix.availIdx, ix.availEvent, ix.usedFlags, VRING_USED_F_NO_NOTIFY]
+    : [ix.usedIdx, ix.usedEvent, ix.availFlags, VRING_AVAIL_F_NO_INTERRUPT];
+  const [ownEvent, ownFlags, ownFlag] = driver
+    ? [ix.usedEvent, ix.availFlags, VRING_AVAIL_F_NO_INTERRUPT]
+    : [ix.availEvent, ix.usedFlags, VRING_USED_F_NO_NOTIFY];
+  return {
+    publisher: new IndexPublisher(atomics, idx, event, flags, flag, eventIdx, ix.size),
+    requests: new NotifySwitch(atomics, ownEvent, ownFlags, ownFlag, eventIdx),
+  };
 }
