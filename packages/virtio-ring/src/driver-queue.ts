@@ -184,7 +184,7 @@ export class DriverQueue<T = unknown> {
       if (u32[at + 2] !== len) u32[at + 2] = len;
       if (u32[at + 3] !== flags) u32[at + 3] = flags;
     } else writeDescriptor(u32, at, addr, len, flags);
-    const w = writable ? len : 0;
+    const w = writable ? len : 0; // heads[h | 1] is 0 already: one descriptor
     if (heads[h | 2] !== w) heads[h | 2] = w;
     this.tokens[head] = token;
     const slot = this.availRing + (this.nextAvail & this.mask);
