@@ -66,6 +66,7 @@ export {
   WASM_PAGE,
   WasmIndexAccess,
   type WasmMemory,
+  wasmIndexAccess,
 } from './ring-index.ts';
 export * from './status.ts';
 export type { RawDescriptor } from './testing.ts';

@@ -13,8 +13,8 @@ import {
   type RingIndexAccess,
   sharedWasmMemory,
   WASM_PAGE,
-  WasmIndexAccess,
   type WasmMemory,
+  wasmIndexAccess,
 } from './ring-index.ts';
 
 /** Every way an address range can be wrong. */
@@ -81,7 +81,7 @@ export class GuestMemory {
     this.u32 = new Uint32Array(buffer, 0, Math.floor(this.size / 4));
     this.view = new DataView(buffer);
     this.memory = wasm ? source : null;
-    this.atomics = wasm ? new WasmIndexAccess(source) : new AtomicsIndexAccess(this.u16);
+    this.atomics = wasm ? wasmIndexAccess(source) : new AtomicsIndexAccess(this.u16);
   }
 
   /**

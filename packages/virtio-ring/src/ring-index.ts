@@ -98,6 +98,23 @@ const MODULE_BYTES = new Uint8Array([
 ]);
 
 let compiled: object | null = null;
+/** One access per memory in this thread (wasmIndexAccess() says why). */
+const accessOf = new WeakMap<WasmMemory, WasmIndexAccess>();
+
+/**
+ * The access for `memory`, shared by every GuestMemory made from it in this
+ * thread. V8 inlines a call into WebAssembly only while a call site sees
+ * one function object, and each instance has its own: a queue per
+ * instance would make the code that serves them all call generically.
+ */
+export function wasmIndexAccess(memory: WasmMemory): WasmIndexAccess {
+  let a = accessOf.get(memory);
+  if (a === undefined) {
+    a = new WasmIndexAccess(memory);
+    accessOf.set(memory, a);
+  }
+  return a;
+}
 
 /** WebAssembly atomics on a shared WebAssembly.Memory: the same order, a fraction of the cost. */
 export class WasmIndexAccess implements RingIndexAccess {

@@ -23,6 +23,14 @@ describe('WasmIndexAccess', () => {
     expect(mem.shareable).toBe(mem.memory);
   });
 
+  test('every GuestMemory of one wasm memory shares one access (one call target for V8)', () => {
+    const again = new GuestMemory(mem.shareable);
+    expect(again.atomics).toBe(wasm);
+    const other = GuestMemory.allocate(WASM_PAGE);
+    expect(other.atomics).toBeInstanceOf(WasmIndexAccess);
+    expect(other.atomics).not.toBe(wasm);
+  });
+
   test('reads and writes the same u16 words as Atomics and the typed arrays', () => {
     for (const at of [0, 1, 7, WASM_PAGE / 2 - 1]) {
       wasm.store(at, 0xbeef);

@@ -60,7 +60,7 @@ export class VirtqueueBackend {
 
   constructor(data: VirtqueueWorkerData) {
     this.index = data.queue;
-    this.mem = new GuestMemory(data.memory);
+    this.mem = new GuestMemory(data.wasmMemory ?? data.memory);
     this.guest = new Int32Array(data.memory);
     this.control = new DeviceControl(data.control);
     this.counters = new DeviceCounters(data.counters);

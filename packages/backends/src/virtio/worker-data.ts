@@ -1,11 +1,15 @@
 // What the toolstack hands each virtqueue backend worker (workerData): the
 // served domain's memory and nothing of any other domain, the device's
 // control block and counters, and this queue's doorbell and event port.
-// All plain data and SharedArrayBuffers: postMessage-able as is.
+// All plain data, SharedArrayBuffers and a shared WebAssembly.Memory:
+// postMessage-able as is.
+import type { WasmMemory } from '@pvkit/virtio-ring';
 
 export interface VirtqueueWorkerData {
   /** The guest's memory (the only guest memory this worker may hold). */
   memory: SharedArrayBuffer;
+  /** The same memory as a shared WebAssembly.Memory, when it is one: rings then use its atomics. */
+  wasmMemory?: WasmMemory;
   /** The device control block (@pvkit/virtio-ring DeviceControl). */
   control: SharedArrayBuffer;
   /** The device's counters (@pvkit/virtio-ring DeviceCounters). */

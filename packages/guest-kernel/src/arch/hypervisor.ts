@@ -19,10 +19,13 @@ import {
   XENMEM,
   XENVER,
 } from '@pvkit/hypercall';
+import type { WasmMemory } from '@pvkit/virtio-ring';
 
 /** What the worker entry hands the kernel (Xen passes start_info in a register). */
 export interface BootParams {
   memory: SharedArrayBuffer;
+  /** The same memory as a shared WebAssembly.Memory, when the VMM made it one. */
+  wasmMemory?: WasmMemory;
   mailbox: SharedArrayBuffer;
   /** The hypervisor service doorbell. */
   serviceDoorbell: SharedArrayBuffer;
@@ -52,11 +55,14 @@ export class Hypervisor {
   declare readonly u8: Uint8Array;
   declare readonly dv: DataView;
   declare readonly memory: SharedArrayBuffer;
+  /** What the virtqueues build their GuestMemory from: the wasm memory if there is one (cheaper ring indexes). */
+  declare readonly ringMemory: SharedArrayBuffer | WasmMemory;
   declare readonly deviceDoorbells: Int32Array | null;
 
   constructor(boot: BootParams) {
     this.call = createHypercall(boot.mailbox, boot.serviceDoorbell);
     this.memory = boot.memory;
+    this.ringMemory = boot.wasmMemory ?? boot.memory;
     this.words = new Int32Array(boot.memory);
     this.u8 = new Uint8Array(boot.memory);
     this.dv = new DataView(boot.memory);

@@ -24,6 +24,7 @@ import {
   vcpuInfoWord,
   writeTimeInfo,
 } from '@pvkit/hypercall';
+import { GuestMemory, WASM_PAGE, type WasmMemory } from '@pvkit/virtio-ring';
 
 export interface DeviceEntry {
   type: number;
@@ -50,6 +51,13 @@ export interface GuestImageSpec {
 
 export interface GuestImage {
   memory: SharedArrayBuffer;
+  /**
+   * The same memory as a shared WebAssembly.Memory, when it is one (sizes
+   * in whole 64 KiB pages): GuestMemory built from it reaches the ring
+   * indexes through WebAssembly atomics, at a fraction of `Atomics`' cost
+   * on Node 20 (BENCHMARKS.md, ring, fifth session).
+   */
+  wasmMemory: WasmMemory | null;
   /** Bytes at the bottom of memory the VMM keeps (memory_op's reserved range). */
   reservedBytes: number;
 }
@@ -69,7 +77,11 @@ export function guestImageError(spec: Omit<GuestImageSpec, 'timeBaseMs'>): strin
 export function buildGuestImage(spec: GuestImageSpec): GuestImage {
   const err = guestImageError(spec);
   if (err) throw new RangeError(err);
-  const memory = new SharedArrayBuffer(spec.bytes);
+  // In whole wasm pages the memory can be one (else, or when it cannot be
+  // reserved, a SharedArrayBuffer): either way exactly spec.bytes.
+  const whole = spec.bytes % WASM_PAGE === 0;
+  const guest = whole ? GuestMemory.allocate(spec.bytes) : null;
+  const memory = guest ? guest.buffer : new SharedArrayBuffer(spec.bytes);
   const dv = new DataView(memory);
   const u8 = new Uint8Array(memory);
   const words = new Int32Array(memory);
@@ -117,5 +129,9 @@ export function buildGuestImage(spec: GuestImageSpec): GuestImage {
   dv.setUint32(wc + SHARED_INFO.wc_nsec, Math.round((spec.timeBaseMs % 1000) * 1e6), true);
   dv.setUint32(wc + SHARED_INFO.wc_version, 2, true);
 
-  return { memory, reservedBytes: reservedPages(module.length) * PAGE_SIZE };
+  return {
+    memory,
+    wasmMemory: guest?.memory ?? null,
+    reservedBytes: reservedPages(module.length) * PAGE_SIZE,
+  };
 }

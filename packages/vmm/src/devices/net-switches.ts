@@ -159,6 +159,7 @@ export async function attachToSwitch(
   const id = h.nextId++;
   const data: NetPortData = {
     memory: ctx.memory,
+    ...(ctx.wasmMemory ? { wasmMemory: ctx.wasmMemory } : {}),
     control: ctx.control.buffer,
     counters: counters.buffer,
     doorbells: ctx.doorbells,

@@ -6,7 +6,7 @@
 // registered type, so the blk and net engineers plug in here and nowhere else.
 
 import type { TransferListItem, Worker } from 'node:worker_threads';
-import type { DeviceControl, DeviceCounters } from '@pvkit/virtio-ring';
+import type { DeviceControl, DeviceCounters, WasmMemory } from '@pvkit/virtio-ring';
 
 /** Config keys whose entries are devices. */
 export const DEVICE_CONFIG_KEYS = ['disks', 'nics'] as const;
@@ -25,6 +25,8 @@ export interface DeviceAttachContext {
   domainName: string;
   /** The guest's memory: the only memory a backend may hold. */
   memory: SharedArrayBuffer;
+  /** The same memory as a WebAssembly.Memory, if it is one: pass it on to ring code. */
+  wasmMemory: WasmMemory | null;
   /**
    * The vCPU's device doorbell buffer: doorbell k is a @pvkit/virtio-ring
    * `Doorbell(words, k * DOORBELL_STRIDE)`; this device's queue i is doorbell `doorbell + i`.

@@ -62,6 +62,7 @@ export async function attachVirtioBackend(
       const data: VirtqueueWorkerData & Record<string, unknown> = {
         ...w.data,
         memory: ctx.memory,
+        ...(ctx.wasmMemory ? { wasmMemory: ctx.wasmMemory } : {}),
         control: ctx.control.buffer,
         counters: counters.buffer,
         doorbells: ctx.doorbells,

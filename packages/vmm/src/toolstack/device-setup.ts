@@ -102,6 +102,7 @@ export async function attachDevices(
     domid: dom.domid,
     domainName: dom.name,
     memory: dom.memory,
+    wasmMemory: dom.wasmMemory,
     doorbells: dom.deviceDoorbells as SharedArrayBuffer,
     doorbell: p.device.doorbell,
     evtchn: p.device.evtchn,

@@ -10,7 +10,12 @@ import {
   SHUTDOWN,
   VCPU_RUNSTATE,
 } from '@pvkit/hypercall';
-import { type DeviceControl, type DeviceCounters, QUEUE_COUNTER } from '@pvkit/virtio-ring';
+import {
+  type DeviceControl,
+  type DeviceCounters,
+  QUEUE_COUNTER,
+  type WasmMemory,
+} from '@pvkit/virtio-ring';
 import type { DeviceEntry } from '../boot/guest-memory.ts';
 import type { RestartPolicy } from '../config/restart.ts';
 import type { DomainConfig } from '../config/schema.ts';
@@ -109,6 +114,8 @@ export class Domain extends EventEmitter<{
   /** @internal Stops the toolstack watchdog, if the config asked for one. */
   stopWatchdog: (() => void) | null = null;
   declare private mem: SharedArrayBuffer | null;
+  /** @internal The same memory as a shared WebAssembly.Memory, if it is one (GuestImage). */
+  wasmMemory: WasmMemory | null = null;
   declare private liveCounters: Float64Array | null;
   /** The statistics at the end, once the live counters are released. */
   private final: DomainStats | null = null;
@@ -181,6 +188,7 @@ export class Domain extends EventEmitter<{
     if (this.final !== null) return;
     this.final = this.stats();
     this.mem = null;
+    this.wasmMemory = null;
     this.liveCounters = null;
     this.mailboxes = [];
     this.deviceDoorbells = null;

@@ -149,6 +149,7 @@ export class Vmm extends EventEmitter<{
       const doorbells =
         nrBells > 0 ? (Doorbell.createWords(nrBells).buffer as SharedArrayBuffer) : null;
       const dom = new Domain(domid, config, image.memory, counters, mailboxes, doorbells);
+      dom.wasmMemory = image.wasmMemory;
       const controls = plans.map((p) => DeviceControl.create(p.device.nrQueues));
       attachments = await attachDevices(dom, plans, controls, prepared, {
         startWorker: (entry, workerData, transferList) =>
@@ -214,6 +215,7 @@ export class Vmm extends EventEmitter<{
       startInfo: START_INFO_GPA,
     };
     if (dom.deviceDoorbells) boot.deviceDoorbells = dom.deviceDoorbells;
+    if (dom.wasmMemory) boot.wasmMemory = dom.wasmMemory;
     const w = new Worker(bundleEntry(dom.config.kernel ?? KERNEL_ENTRY), {
       workerData: boot,
       // A bundle needs no loader: don't inherit `--import tsx` (~100 ms per worker).

@@ -97,7 +97,7 @@ export class Virtqueue<T> {
     this.index = memory.index;
     this.memory = memory;
     this.port = dev.evtchn + memory.index;
-    const ring = new DriverQueue<T>(new GuestMemory(kernel.hv.memory), memory.addrs, {
+    const ring = new DriverQueue<T>(new GuestMemory(kernel.hv.ringMemory), memory.addrs, {
       eventIdx: opts.eventIdx,
       ...(opts.indirect && memory.indirect ? { indirect: memory.indirect } : {}),
     });
