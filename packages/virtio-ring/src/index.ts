@@ -66,7 +66,6 @@ export {
   WASM_PAGE,
   WasmIndexAccess,
   type WasmMemory,
-  wasmIndexAccess,
 } from './ring-index.ts';
 export * from './status.ts';
 export type { RawDescriptor } from './testing.ts';
