@@ -18,10 +18,26 @@ test('the banner names the kernel, the domain, its memory and devices', async ()
   );
   await exitOf(dom);
   expect(dom.consoleLog[1]).toMatch(
-    /^ {2}memory: 8 MiB, 2048 pages: 4 reserved by the VMM, 2 by the kernel, 2042 free$/,
+    /^ {2}memory: 8 MiB, 2048 pages: 4 reserved by the VMM, 2 by the kernel, 2042 free \(a WebAssembly.Memory: ring indexes through its atomics\)$/,
   );
   expect(dom.consoleLog[2]).toBe('  vcpus: 1; devices: none; cmdline: "quiet"');
   expect(dom.consoleLog).toContain('Hello, world, from bannered (domid 1)!');
+});
+
+test('memory in whole 64 KiB pages is a WebAssembly.Memory for the rings; other sizes a SharedArrayBuffer', async () => {
+  const vmm = testVmm();
+  const [whole, odd] = await boot(vmm, {
+    domains: [
+      { name: 'whole', memory: '4M', apps: ['hello'] },
+      { name: 'odd', memory: '4100K', apps: ['hello'] }, // 1025 pages of 4 KiB
+    ],
+  });
+  for (const d of [whole, odd])
+    expect(await exitOf(d), d.consoleText()).toEqual({ reason: 'poweroff', code: 0 });
+  expect(whole.consoleLog[1]).toMatch(
+    / free \(a WebAssembly\.Memory: ring indexes through its atomics\)$/,
+  );
+  expect(odd.consoleLog[1]).toMatch(/^ {2}memory: [\d.]+ MiB, 1025 pages: .* free$/);
 });
 
 test("apps exit with codes the toolstack sees: the first non-zero one is the domain's", async () => {

@@ -29,11 +29,11 @@ export interface Kernel {
   sched: Scheduler;
 }
 
-function banner(info: StartInfo, mm: PageAllocator): string[] {
+function banner(info: StartInfo, mm: PageAllocator, hv: Hypervisor): string[] {
   const devices = info.devices.map(deviceName).join(', ') || 'none';
   return [
     `${BANNER_PREFIX} ${KERNEL_VERSION} (ABI ${ABI_VERSION_MAJOR}.${ABI_VERSION_MINOR}) on domain ${info.name} (domid ${info.domid})`,
-    `  memory: ${(info.nrPages * PAGE_SIZE) / 1048576} MiB, ${info.nrPages} pages: ${mm.reservedByVmm} reserved by the VMM, ${mm.reservedByKernel} by the kernel, ${mm.free} free`,
+    `  memory: ${(info.nrPages * PAGE_SIZE) / 1048576} MiB, ${info.nrPages} pages: ${mm.reservedByVmm} reserved by the VMM, ${mm.reservedByKernel} by the kernel, ${mm.free} free${hv.ringMemory === hv.memory ? '' : ' (a WebAssembly.Memory: ring indexes through its atomics)'}`,
     `  vcpus: ${info.nrVcpus}; devices: ${devices}; cmdline: "${info.cmdline}"`,
   ];
 }
@@ -54,7 +54,7 @@ export async function startKernel(boot: BootParams): Promise<void> {
   const time = new Time(hv, events, scratch);
   // 4. Console, then the banner.
   const console = new Console(hv, mm.alloc(1));
-  for (const line of banner(info, mm)) console.printk(line);
+  for (const line of banner(info, mm, hv)) console.printk(line);
   // 5. Scheduler, and the toolstack's shutdown request.
   const sched = new Scheduler(hv, events, time);
   const idle = /(?:^|\s)idle=(\S+)/.exec(info.cmdline)?.[1];
